@@ -1,0 +1,103 @@
+//! What every actor of the engine shares: the store, the policy, the chat
+//! platforms and the metrics.
+
+use crate::incident::Policy;
+use crate::metrics::EngineMetrics;
+use crate::render::Links;
+use crate::store::Store;
+use firebreak_adapters::{ChatAdapter, ConversationRef, Platform};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One configured chat platform: its adapter and where incidents are
+/// announced.
+#[derive(Clone)]
+pub struct PlatformEndpoint {
+    pub adapter: Arc<dyn ChatAdapter>,
+    pub announce: Option<ConversationRef>,
+}
+
+/// The configured chat platforms; may be empty (incidents then live in the
+/// API and the store alone).
+#[derive(Clone, Default)]
+pub struct Platforms {
+    endpoints: HashMap<Platform, PlatformEndpoint>,
+}
+
+impl Platforms {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with(mut self, adapter: Arc<dyn ChatAdapter>, announce: Option<ConversationRef>) -> Self {
+        self.endpoints.insert(adapter.platform(), PlatformEndpoint { adapter, announce });
+        self
+    }
+
+    pub fn get(&self, platform: Platform) -> Option<&PlatformEndpoint> {
+        self.endpoints.get(&platform)
+    }
+
+    pub fn adapter(&self, platform: Platform) -> Option<&Arc<dyn ChatAdapter>> {
+        self.endpoints.get(&platform).map(|endpoint| &endpoint.adapter)
+    }
+
+    /// The platform to use when a caller names none: the only configured
+    /// one, or the API alone when there are none. Ambiguous (several) gives
+    /// `None`, and the caller must choose.
+    pub fn default_platform(&self) -> Option<Platform> {
+        let mut platforms = self.endpoints.keys();
+        match (platforms.next(), platforms.next()) {
+            (None, _) => Some(Platform::Api),
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    }
+
+    pub fn configured(&self) -> impl Iterator<Item = Platform> + '_ {
+        self.endpoints.keys().copied()
+    }
+
+    /// Whether `conversation` is where incidents are announced on its
+    /// platform (declaring happens there).
+    pub fn is_announce(&self, conversation: &ConversationRef) -> bool {
+        self.get(conversation.platform)
+            .and_then(|endpoint| endpoint.announce.as_ref())
+            .is_some_and(|announce| announce == conversation)
+    }
+}
+
+/// Shared, read-only after start-up.
+pub struct EngineCore {
+    pub store: Store,
+    pub policy: Policy,
+    pub platforms: Platforms,
+    pub metrics: Arc<EngineMetrics>,
+    /// Base URL of the incident web pages, for links in messages.
+    pub web_base_url: Option<String>,
+    /// Severity of an incident declared without one.
+    pub default_severity: crate::incident::Severity,
+    /// Reactions that put a message on the timeline (`pushpin`, 📌).
+    pub pin_reactions: Vec<String>,
+    /// How many times a crashed incident actor is restarted within
+    /// [`EngineCore::RESTART_WINDOW`] before it is left stopped.
+    pub max_restarts: usize,
+}
+
+impl EngineCore {
+    pub const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub fn links(&self, incident: &crate::incident::Incident) -> Links {
+        Links {
+            page: self
+                .web_base_url
+                .as_ref()
+                .map(|base| format!("{}/incidents/{}", base.trim_end_matches('/'), incident.id())),
+            conversation: incident.conversation().and_then(|conversation| {
+                self.platforms
+                    .adapter(conversation.platform)
+                    .and_then(|adapter| adapter.conversation_link(conversation))
+            }),
+        }
+    }
+}

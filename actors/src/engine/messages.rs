@@ -1,0 +1,110 @@
+//! The messages actors exchange, each named for what the sender wants.
+
+use super::EngineError;
+use crate::incident::{Incident, Report, Severity};
+use actix::Message;
+use firebreak_adapters::{ChatEvent, ConversationRef, Platform, UserRef};
+
+/// Where a command came from, which decides where its answer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Typed in chat: answers go back to that conversation.
+    Chat(ConversationRef),
+    /// Sent through the admin API: the answer is the HTTP response.
+    Api,
+}
+
+/// A new incident, from the API, a chat command or a form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclareRequest {
+    pub title: String,
+    pub severity: Option<Severity>,
+    pub summary: Option<String>,
+    pub impact: Option<String>,
+    pub reporter: UserRef,
+    pub lead: Option<UserRef>,
+    pub platform: Platform,
+    pub private: bool,
+    pub report: Option<Report>,
+}
+
+/// Declare an incident; answered with its state once it is stored (its
+/// conversation and headline follow from the new actor). `None` when the
+/// inbox row it came from was already applied.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Incident>, EngineError>")]
+pub struct Declare {
+    pub request: DeclareRequest,
+    pub origin: Option<i64>,
+}
+
+/// Run command text (`severity 1`) against one incident.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct Execute {
+    pub text: String,
+    pub user: UserRef,
+    pub source: Source,
+    /// The inbox row this came from, claimed in the same transaction as
+    /// the events so it applies once.
+    pub origin: Option<i64>,
+}
+
+/// What a command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The answer for a person: what changed, or the answer to a question.
+    pub text: String,
+    /// How many events were appended.
+    pub changes: usize,
+}
+
+/// Route one inbound chat event.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Handled, EngineError>")]
+pub struct HandleChatEvent {
+    pub event: ChatEvent,
+    /// The inbox row, when it carries this one event alone.
+    pub origin: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Reached an incident or declared one.
+    Applied,
+    /// Answered in chat without changing anything (help, a rejection).
+    Answered,
+    /// Nothing to do (not about any incident).
+    Ignored,
+}
+
+/// Ask for an incident's current state.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Incident")]
+pub struct Snapshot;
+
+/// Apply an already-built command (a pin, a button press) to an incident.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct ApplyCommand {
+    pub command: crate::incident::Command,
+    pub user: UserRef,
+    pub source: Source,
+    pub origin: Option<i64>,
+}
+
+/// Someone joined the incident conversation: greet and brief them.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct Welcome {
+    pub user: UserRef,
+}
+
+/// Run command text against an incident by id (the admin API's way in).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct RunCommand {
+    pub incident: crate::incident::IncidentId,
+    pub text: String,
+    pub user: UserRef,
+}

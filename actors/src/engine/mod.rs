@@ -1,0 +1,57 @@
+//! The actor shell around the incident domain.
+//!
+//! * [`Supervisor`] — one per process: owns the map of live incident
+//!   actors, routes chat events to them by conversation, declares new
+//!   incidents, rehydrates open ones at start-up and restarts crashed ones
+//!   from the store. Which incidents this process owns is decided here and
+//!   nowhere else.
+//! * [`IncidentActor`] — one per live incident: serialises everything that
+//!   happens to it (decide → persist → effects).
+//! * [`InboxWorker`] — drains the durable inbox into the supervisor.
+
+mod core;
+mod inbox_worker;
+mod incident_actor;
+mod messages;
+mod run;
+mod supervisor;
+
+pub use self::core::{EngineCore, PlatformEndpoint, Platforms};
+pub use inbox_worker::InboxWorker;
+pub use incident_actor::IncidentActor;
+pub use messages::{
+    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand, Snapshot, Source, Welcome,
+};
+pub use supervisor::{IsReady, Rehydrate, Supervisor, DECLARE_FORM};
+
+use crate::incident::{IncidentId, ParseError, Rejection};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The command was understood but is not allowed now.
+    #[error("{0}")]
+    Rejected(#[from] Rejection),
+    /// The text is not a command.
+    #[error("{0}")]
+    Unparsable(#[from] ParseError),
+    #[error("no incident {0}")]
+    NotFound(IncidentId),
+    /// The incident's actor kept crashing and is left stopped.
+    #[error("{0} is unavailable after repeated failures; see the logs")]
+    Unavailable(IncidentId),
+    /// This process does not own the incident (another replica does).
+    #[error("{0} is owned by another replica")]
+    NotOwned(IncidentId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("actor mailbox error: {0}")]
+    Mailbox(#[from] actix::MailboxError),
+}
+
+impl EngineError {
+    /// Whether trying again later could succeed (the inbox keeps the row).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EngineError::Store(_) | EngineError::Mailbox(_) | EngineError::NotOwned(_))
+    }
+}

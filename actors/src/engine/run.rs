@@ -1,0 +1,331 @@
+//! What an incident actor does with a message, as plain async functions
+//! over the shared core and the actor's own copy of the incident. The actor
+//! runs them inside an atomic handler, so nothing else touches the incident
+//! until they return.
+
+use super::messages::{Reply, Source};
+use super::{EngineCore, EngineError};
+use crate::incident::{
+    answer, decide, help_text, parse_request, Command, Context, DomainEvent, Incident, Request,
+};
+use crate::metrics::EngineMetrics;
+use crate::render;
+use crate::store::{AppendOutcome, RecordedEvent, StoreError};
+use chrono::Utc;
+use firebreak_adapters::{AdapterError, ChatAdapter, Message, NewConversation, UserRef};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Runs command text from chat or the API.
+pub(super) async fn execute_text(
+    core: &EngineCore,
+    incident: &mut Incident,
+    text: &str,
+    user: &UserRef,
+    source: &Source,
+    origin: Option<i64>,
+) -> Result<Reply, EngineError> {
+    let request = match parse_request(text, incident.platform(), &core.policy) {
+        Ok(request) => request,
+        Err(error) => {
+            answer_in_chat(core, incident, source, &format!("{error}\nSay `help` for every command.")).await;
+            return Err(error.into());
+        }
+    };
+    let text = match request {
+        Request::Help => help_text(&core.policy),
+        Request::Query(query) => answer(incident, &query, Utc::now(), &core.policy),
+        Request::Declare { .. } => format!(
+            "This conversation already belongs to {}. Declare new incidents in the announcement conversation.",
+            incident.id()
+        ),
+        Request::Command(command) => return apply_command(core, incident, &command, user, source, origin).await,
+    };
+    answer_in_chat(core, incident, source, &text).await;
+    Ok(Reply { text, changes: 0 })
+}
+
+/// Decides a command, persists its events, then carries out their effects.
+pub(super) async fn apply_command(
+    core: &EngineCore,
+    incident: &mut Incident,
+    command: &Command,
+    user: &UserRef,
+    source: &Source,
+    origin: Option<i64>,
+) -> Result<Reply, EngineError> {
+    let started = Instant::now();
+    let now = Utc::now();
+    let context = Context {
+        actor: user.clone(),
+        now,
+        policy: &core.policy,
+    };
+    let events = match decide(incident, command, &context) {
+        Ok(events) => events,
+        Err(rejection) => {
+            EngineMetrics::add(&core.metrics.commands_rejected, 1);
+            answer_in_chat(core, incident, source, &rejection.to_string()).await;
+            return Err(rejection.into());
+        }
+    };
+    if commit(core, incident, &events, Some(user), origin).await? == AppendOutcome::AlreadyApplied {
+        return Ok(Reply {
+            text: "Already applied.".to_owned(),
+            changes: 0,
+        });
+    }
+    EngineMetrics::add(&core.metrics.commands_accepted, 1);
+    core.metrics.observe_command(started.elapsed());
+    let text = events
+        .iter()
+        .map(|event| event.describe(&core.policy))
+        .collect::<Vec<_>>()
+        .join("\n");
+    carry_out(core, incident, &events, Some(user)).await;
+    Ok(Reply {
+        text,
+        changes: events.len(),
+    })
+}
+
+/// Appends events and, once they are stored, applies them to `incident`.
+/// On a write conflict the incident is reloaded, so the actor never keeps
+/// a state the store does not have.
+pub(super) async fn commit(
+    core: &EngineCore,
+    incident: &mut Incident,
+    events: &[DomainEvent],
+    actor: Option<&UserRef>,
+    origin: Option<i64>,
+) -> Result<AppendOutcome, EngineError> {
+    let at = Utc::now();
+    let mut next = incident.clone();
+    for event in events {
+        next.apply(event, at);
+    }
+    let recorded: Vec<RecordedEvent> = events
+        .iter()
+        .map(|event| RecordedEvent {
+            event: event.clone(),
+            actor: actor.cloned(),
+            at,
+        })
+        .collect();
+    match core.store.append(&next, &recorded, origin).await {
+        Ok(AppendOutcome::Appended) => {
+            *incident = next;
+            EngineMetrics::add(&core.metrics.events_appended, events.len() as u64);
+            Ok(AppendOutcome::Appended)
+        }
+        Ok(AppendOutcome::AlreadyApplied) => Ok(AppendOutcome::AlreadyApplied),
+        Err(StoreError::Conflict(id)) => {
+            if let Some(stored) = core.store.load_incident(incident.id()).await? {
+                *incident = stored;
+            }
+            Err(StoreError::Conflict(id).into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Brings the chat side in line with the stored state: the incident gets
+/// its conversation and its headline if it has not got them yet. Run when
+/// an actor starts, so a crash between storing an incident and creating
+/// its conversation is repaired by the restart.
+pub(super) async fn reconcile(core: &EngineCore, incident: &mut Incident) -> Result<(), EngineError> {
+    let Some(endpoint) = core.platforms.get(incident.platform()).cloned() else {
+        return Ok(());
+    };
+    let adapter = endpoint.adapter;
+    if incident.needs_conversation() {
+        let mut invite = vec![incident.reporter().clone()];
+        invite.extend(incident.lead().cloned());
+        invite.retain(|user| user.platform == incident.platform());
+        invite.dedup();
+        let spec = NewConversation {
+            name: conversation_name(incident),
+            topic: topic(incident),
+            private: incident.is_private(),
+            invite,
+        };
+        match adapter.create_conversation(&spec).await {
+            Ok(conversation) => {
+                let event = DomainEvent::ConversationOpened { conversation };
+                commit(core, incident, &[event], None, None).await?;
+                if let Some(conversation) = incident.conversation().cloned() {
+                    let brief = render::brief(incident, &core.policy);
+                    if let Err(error) = adapter.post_message(&conversation, &brief).await {
+                        record_failure(core, incident, "post the brief", &error).await?;
+                    }
+                }
+            }
+            Err(error) => record_failure(core, incident, "create the incident conversation", &error).await?,
+        }
+    }
+    if incident.announcement().is_none() && !incident.is_final() {
+        if let Some(announce) = &endpoint.announce {
+            let headline = render::headline(incident, &core.policy, &core.links(incident));
+            match adapter.post_message(announce, &headline).await {
+                Ok(message) => {
+                    commit(core, incident, &[DomainEvent::AnnouncementPosted { message }], None, None).await?;
+                }
+                Err(error) => record_failure(core, incident, "post the headline", &error).await?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Carries out what accepted events mean on the chat platform. A call that
+/// still fails after the adapter's retries is recorded on the timeline.
+pub(super) async fn carry_out(core: &EngineCore, incident: &mut Incident, events: &[DomainEvent], actor: Option<&UserRef>) {
+    let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    if let Some(conversation) = incident.conversation().cloned() {
+        for event in events {
+            let outcome = match event {
+                DomainEvent::Renamed { .. } => (
+                    "rename the conversation",
+                    adapter
+                        .rename_conversation(&conversation, &conversation_name(incident))
+                        .await,
+                ),
+                DomainEvent::SummaryChanged { .. } => {
+                    ("set the topic", adapter.set_topic(&conversation, &topic(incident)).await)
+                }
+                DomainEvent::LeadAssigned { lead: user, .. } | DomainEvent::RoleAssigned { user, .. }
+                    if user.platform == conversation.platform =>
+                {
+                    ("invite", adapter.invite(&conversation, std::slice::from_ref(user)).await)
+                }
+                _ => continue,
+            };
+            if let (effect, Err(error)) = outcome {
+                failures.push((effect, error));
+            }
+        }
+        if let Some(notice) = render::change_notice(events, actor, &core.policy) {
+            if let Err(error) = adapter.post_message(&conversation, &notice).await {
+                failures.push(("post the change notice", error));
+            }
+        }
+    }
+    if let Err(error) = update_headline(core, adapter.as_ref(), incident).await {
+        failures.push(("update the headline", error));
+    }
+    for (effect, error) in failures {
+        if let Err(record_error) = record_failure(core, incident, effect, &error).await {
+            tracing::error!(incident = %incident.id(), %record_error, "could not record an effect failure");
+        }
+    }
+}
+
+/// Posts a welcome and the brief to someone who joined the conversation.
+pub(super) async fn welcome(core: &EngineCore, incident: &mut Incident, user: &UserRef) {
+    let (Some(adapter), Some(conversation)) = (
+        core.platforms.adapter(incident.platform()).cloned(),
+        incident.conversation().cloned(),
+    ) else {
+        return;
+    };
+    let mut message = render::brief(incident, &core.policy);
+    message.paragraphs.insert(
+        0,
+        firebreak_adapters::RichText::plain("Welcome, ").mention(user.clone()).text("."),
+    );
+    if let Err(error) = adapter.post_message(&conversation, &message).await {
+        if let Err(record_error) = record_failure(core, incident, "post the welcome", &error).await {
+            tracing::error!(incident = %incident.id(), %record_error, "could not record an effect failure");
+        }
+    }
+}
+
+async fn update_headline(core: &EngineCore, adapter: &dyn ChatAdapter, incident: &Incident) -> Result<(), AdapterError> {
+    let Some(announcement) = incident.announcement() else {
+        return Ok(());
+    };
+    let headline = render::headline(incident, &core.policy, &core.links(incident));
+    adapter.update_message(announcement, &headline).await
+}
+
+/// Says something in the conversation a chat command came from. A failure
+/// here is only logged: the answer is not part of the incident's record.
+async fn answer_in_chat(core: &EngineCore, incident: &Incident, source: &Source, text: &str) {
+    let Source::Chat(conversation) = source else {
+        return;
+    };
+    let Some(adapter) = core.platforms.adapter(conversation.platform) else {
+        return;
+    };
+    if let Err(error) = adapter.post_message(conversation, &Message::text(text)).await {
+        tracing::warn!(incident = %incident.id(), %error, "could not answer in chat");
+    }
+}
+
+async fn record_failure(
+    core: &EngineCore,
+    incident: &mut Incident,
+    effect: &str,
+    error: &AdapterError,
+) -> Result<(), EngineError> {
+    tracing::warn!(incident = %incident.id(), platform = %incident.platform(), effect, %error, "chat call failed");
+    EngineMetrics::add(&core.metrics.effect_failures, 1);
+    let event = DomainEvent::EffectFailed {
+        effect: effect.to_owned(),
+        error: error.to_string(),
+    };
+    commit(core, incident, &[event], None, None).await.map(|_| ())
+}
+
+/// `inc-42-payments-failing`: lower-case, dashes, short enough for every
+/// platform's channel-name limit.
+pub(crate) fn conversation_name(incident: &Incident) -> String {
+    let mut slug = String::new();
+    for c in incident.title().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let mut name = format!("inc-{}-{}", incident.id().0, slug.trim_end_matches('-'));
+    name.truncate(80);
+    name.trim_end_matches('-').to_owned()
+}
+
+fn topic(incident: &Incident) -> String {
+    match incident.summary() {
+        Some(summary) => format!("{}: {}", incident.id(), summary),
+        None => format!("{}: {}", incident.id(), incident.title()),
+    }
+}
+
+/// Held by actors so the core outlives every handler future.
+pub(super) type SharedCore = Arc<EngineCore>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{IncidentId, Severity};
+    use firebreak_adapters::Platform;
+
+    #[test]
+    fn conversation_names_are_slugs_with_the_reference() {
+        let declared = DomainEvent::Declared {
+            title: "  Payments: EU cards failing!! (again) ".into(),
+            severity: Severity::new(2).expect("valid"),
+            summary: None,
+            impact: None,
+            reporter: UserRef::new(Platform::Memory, "bo"),
+            lead: None,
+            platform: Platform::Memory,
+            private: false,
+            report: None,
+        };
+        let incident = Incident::from_declared(IncidentId(42), &declared, Utc::now()).expect("declared");
+        assert_eq!(conversation_name(&incident), "inc-42-payments-eu-cards-failing-again");
+    }
+}

@@ -1,0 +1,555 @@
+//! The supervisor: one per process. It owns the map of live incident
+//! actors and is the only place that decides which incidents this process
+//! runs (today: all of them; with several replicas, its share).
+//!
+//! Messages to an incident actor are enqueued inside the supervisor's
+//! handler, in arrival order, and the reply is awaited outside it, so one
+//! slow incident never holds up the others and per-incident order is kept.
+
+use super::incident_actor::IncidentActor;
+use super::messages::{
+    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand, Source, Welcome,
+};
+use super::run::SharedCore;
+use super::{EngineCore, EngineError};
+use crate::incident::{
+    parse_request, validate_declaration, Command, DomainEvent, Incident, IncidentId, Request,
+};
+use crate::metrics::EngineMetrics;
+use crate::render;
+use crate::store::RecordedEvent;
+use actix::{
+    Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message, ResponseActFuture,
+    WrapFuture,
+};
+use chrono::Utc;
+use firebreak_adapters::{ChatEvent, ChatEventKind, ConversationRef, Message as ChatMessage, UserRef};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Form id of the declare dialog; its answers come back under these keys.
+pub const DECLARE_FORM: &str = "incident.declare";
+
+/// A running incident actor. The generation tells a stopped actor's
+/// notice apart from its successor's.
+struct LiveActor {
+    address: Addr<IncidentActor>,
+    generation: u64,
+}
+
+pub struct Supervisor {
+    core: SharedCore,
+    live: HashMap<IncidentId, LiveActor>,
+    next_generation: u64,
+    routes: HashMap<ConversationRef, IncidentId>,
+    restarts: HashMap<IncidentId, VecDeque<Instant>>,
+    /// Incidents whose actor crashed too often: left stopped until the
+    /// process restarts, so a poisoned incident cannot loop.
+    given_up: HashMap<IncidentId, Instant>,
+    rehydrated: bool,
+}
+
+impl Supervisor {
+    pub fn new(core: Arc<EngineCore>) -> Self {
+        Self {
+            core,
+            live: HashMap::new(),
+            next_generation: 0,
+            routes: HashMap::new(),
+            restarts: HashMap::new(),
+            given_up: HashMap::new(),
+            rehydrated: false,
+        }
+    }
+
+    /// Whether this process runs `incident`. One process owns everything
+    /// today; replicas will each own a share, decided here.
+    fn owns(&self, _incident: IncidentId) -> bool {
+        true
+    }
+
+    fn spawn(&mut self, incident: Incident, ctx: &mut Context<Self>) -> Addr<IncidentActor> {
+        let id = incident.id();
+        if let Some(conversation) = incident.conversation() {
+            self.routes.insert(conversation.clone(), id);
+        }
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let actor = IncidentActor::new(self.core.clone(), incident, ctx.address(), generation).start();
+        self.live.insert(
+            id,
+            LiveActor {
+                address: actor.clone(),
+                generation,
+            },
+        );
+        self.core
+            .metrics
+            .live_incidents
+            .store(self.live.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        actor
+    }
+
+    fn live_actor(&self, id: IncidentId) -> Option<Addr<IncidentActor>> {
+        self.live
+            .get(&id)
+            .map(|live| live.address.clone())
+            .filter(|address| address.connected())
+    }
+
+    /// Sends `message` to the incident's actor, starting the actor from the
+    /// store first if it is not running (an incident closed earlier, or one
+    /// whose actor stopped). The message is enqueued before this returns
+    /// when the actor is live.
+    fn deliver<M>(&mut self, id: IncidentId, message: M) -> ResponseActFuture<Self, Result<Reply, EngineError>>
+    where
+        M: actix::Message<Result = Result<Reply, EngineError>> + Send + 'static,
+        IncidentActor: Handler<M>,
+    {
+        if !self.owns(id) {
+            return Box::pin(actix::fut::ready(Err(EngineError::NotOwned(id))));
+        }
+        if self.given_up.contains_key(&id) {
+            return Box::pin(actix::fut::ready(Err(EngineError::Unavailable(id))));
+        }
+        if let Some(actor) = self.live_actor(id) {
+            let request = actor.send(message);
+            return Box::pin(async move { request.await? }.into_actor(self));
+        }
+        let store = self.core.store.clone();
+        Box::pin(
+            async move { store.load_incident(id).await }
+                .into_actor(self)
+                .then(move |loaded, supervisor, ctx| {
+                    let request = match loaded {
+                        Ok(Some(incident)) => {
+                            // Another message may have started it meanwhile.
+                            let actor = match supervisor.live_actor(id) {
+                                Some(actor) => actor,
+                                None => supervisor.spawn(incident, ctx),
+                            };
+                            Ok(actor.send(message))
+                        }
+                        Ok(None) => Err(EngineError::NotFound(id)),
+                        Err(error) => Err(error.into()),
+                    };
+                    async move { request?.await? }.into_actor(supervisor)
+                }),
+        )
+    }
+
+    /// The incident a conversation belongs to: from memory, or from the
+    /// store for incidents not running here (closed ones).
+    fn find_incident(
+        &self,
+        conversation: &ConversationRef,
+    ) -> ResponseActFuture<Self, Result<Option<IncidentId>, EngineError>> {
+        if let Some(id) = self.routes.get(conversation) {
+            return Box::pin(actix::fut::ready(Ok(Some(*id))));
+        }
+        let store = self.core.store.clone();
+        let conversation = conversation.clone();
+        Box::pin(async move { Ok(store.incident_by_conversation(&conversation).await?) }.into_actor(self))
+    }
+
+    fn declare(&mut self, request: DeclareRequest, origin: Option<i64>) -> ResponseActFuture<Self, Result<Option<Incident>, EngineError>> {
+        let core = self.core.clone();
+        Box::pin(
+            async move {
+                let now = Utc::now();
+                validate_declaration(&request.title, request.report.as_ref(), now)?;
+                let event = DomainEvent::Declared {
+                    title: request.title.trim().to_owned(),
+                    severity: request.severity.unwrap_or(core.default_severity),
+                    summary: request.summary,
+                    impact: request.impact,
+                    reporter: request.reporter.clone(),
+                    lead: request.lead,
+                    platform: request.platform,
+                    private: request.private,
+                    report: request.report,
+                };
+                let recorded = RecordedEvent {
+                    event,
+                    actor: Some(request.reporter),
+                    at: now,
+                };
+                Ok(core.store.create_incident(&recorded, origin).await?)
+            }
+            .into_actor(self)
+            .map(|result: Result<Option<Incident>, EngineError>, supervisor, ctx| {
+                if let Ok(Some(incident)) = &result {
+                    tracing::info!(incident = %incident.id(), platform = %incident.platform(), "incident declared");
+                    supervisor.spawn(incident.clone(), ctx);
+                }
+                result
+            }),
+        )
+    }
+
+    /// Declares from chat and says so where it was asked.
+    fn declare_from_chat(
+        &mut self,
+        request: DeclareRequest,
+        conversation: Option<ConversationRef>,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+        let core = self.core.clone();
+        let declared = self.declare(request, origin);
+        Box::pin(declared.then(move |result, supervisor, _ctx| {
+            async move {
+                let answer = match &result {
+                    Ok(Some(incident)) => format!("Declared {}: {}", incident.id(), incident.title()),
+                    Ok(None) => return Ok(Handled::Applied),
+                    Err(EngineError::Rejected(rejection)) => rejection.to_string(),
+                    Err(_) => "Could not declare the incident just now; it will be retried.".to_owned(),
+                };
+                // The headline already tells the announcement conversation.
+                if let Some(conversation) = conversation.filter(|c| !core.platforms.is_announce(c) || result.is_err()) {
+                    say(&core, &conversation, &answer).await;
+                }
+                match result {
+                    Ok(_) => Ok(Handled::Applied),
+                    Err(EngineError::Rejected(_)) => Ok(Handled::Answered),
+                    Err(error) => Err(error),
+                }
+            }
+            .into_actor(supervisor)
+        }))
+    }
+
+    fn route(&mut self, event: ChatEvent, origin: Option<i64>) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+        let Some(conversation) = event.kind.conversation().cloned() else {
+            return match event.kind {
+                ChatEventKind::FormSubmitted {
+                    form_id, values, user, ..
+                } if form_id == DECLARE_FORM => self.declare_from_form(values, user, None, origin),
+                _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+            };
+        };
+        // A button on the headline names its incident; it lives in the
+        // announcement conversation, not the incident's own.
+        if let ChatEventKind::ButtonPressed { action_id, value, user, .. } = &event.kind {
+            if action_id == render::actions::CLAIM_LEAD {
+                let Ok(id) = value.parse::<IncidentId>() else {
+                    return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
+                };
+                let message = ApplyCommand {
+                    command: Command::Lead(None),
+                    user: user.clone(),
+                    source: Source::Chat(conversation),
+                    origin,
+                };
+                return Box::pin(self.deliver(id, message).map(handled));
+            }
+        }
+        if let Some(id) = self.routes.get(&conversation).copied() {
+            return self.route_to_incident(id, event, conversation, origin);
+        }
+        Box::pin(self.find_incident(&conversation).then(move |found, supervisor, _ctx| match found {
+            Ok(Some(id)) => supervisor.route_to_incident(id, event, conversation, origin),
+            Ok(None) => supervisor.route_outside_incidents(event, conversation, origin),
+            Err(error) => Box::pin(actix::fut::ready(Err(error))),
+        }))
+    }
+
+    fn route_to_incident(
+        &mut self,
+        id: IncidentId,
+        event: ChatEvent,
+        conversation: ConversationRef,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+        let source = Source::Chat(conversation);
+        let delivered = match event.kind {
+            ChatEventKind::Command { text, user, .. } => self.deliver(
+                id,
+                Execute {
+                    text,
+                    user,
+                    source,
+                    origin,
+                },
+            ),
+            ChatEventKind::ReactionAdded {
+                user,
+                message,
+                reaction,
+                text,
+            } if self.core.pin_reactions.iter().any(|pin| *pin == reaction) => self.deliver(
+                id,
+                ApplyCommand {
+                    command: Command::Pin {
+                        message,
+                        text: text.unwrap_or_default(),
+                        author: None,
+                    },
+                    user,
+                    source,
+                    origin,
+                },
+            ),
+            ChatEventKind::MessagePinned { user, message, text } => self.deliver(
+                id,
+                ApplyCommand {
+                    command: Command::Pin {
+                        message,
+                        text: text.unwrap_or_default(),
+                        author: None,
+                    },
+                    user,
+                    source,
+                    origin,
+                },
+            ),
+            ChatEventKind::UserJoined { user, .. } => self.deliver(id, Welcome { user }),
+            _ => return Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+        };
+        Box::pin(delivered.map(handled))
+    }
+
+    /// Chat outside any incident conversation: declaring, help, forms.
+    fn route_outside_incidents(
+        &mut self,
+        event: ChatEvent,
+        conversation: ConversationRef,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+        match event.kind {
+            ChatEventKind::Command { text, user, .. } => {
+                match parse_request(&text, conversation.platform, &self.core.policy) {
+                    Ok(Request::Declare { title }) => {
+                        let request = DeclareRequest {
+                            title,
+                            severity: None,
+                            summary: None,
+                            impact: None,
+                            reporter: user,
+                            lead: None,
+                            platform: conversation.platform,
+                            private: false,
+                            report: None,
+                        };
+                        self.declare_from_chat(request, Some(conversation), origin)
+                    }
+                    other => {
+                        let answer = match other {
+                            Ok(Request::Help) => crate::incident::help_text(&self.core.policy),
+                            Err(error) => format!("{error}\nSay `help` for every command."),
+                            Ok(_) => "This conversation is not an incident. Say `declare <title>` to declare one."
+                                .to_owned(),
+                        };
+                        let core = self.core.clone();
+                        Box::pin(
+                            async move {
+                                say(&core, &conversation, &answer).await;
+                                Ok(Handled::Answered)
+                            }
+                            .into_actor(self),
+                        )
+                    }
+                }
+            }
+            ChatEventKind::FormSubmitted {
+                form_id, values, user, ..
+            } if form_id == DECLARE_FORM => self.declare_from_form(values, user, Some(conversation), origin),
+            _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+        }
+    }
+
+    fn declare_from_form(
+        &mut self,
+        values: std::collections::BTreeMap<String, String>,
+        user: UserRef,
+        conversation: Option<ConversationRef>,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+        let field = |key: &str| values.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let request = DeclareRequest {
+            title: field("title").unwrap_or_default(),
+            severity: field("severity").and_then(|text| self.core.policy.severity_by_name(&text)),
+            summary: field("summary"),
+            impact: field("impact"),
+            platform: user.platform,
+            reporter: user,
+            lead: None,
+            private: field("private").is_some_and(|v| v == "true"),
+            report: None,
+        };
+        self.declare_from_chat(request, conversation, origin)
+    }
+
+    fn restart(&mut self, id: IncidentId, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let history = self.restarts.entry(id).or_default();
+        while history.front().is_some_and(|at| now.duration_since(*at) > EngineCore::RESTART_WINDOW) {
+            history.pop_front();
+        }
+        if history.len() >= self.core.max_restarts {
+            tracing::error!(incident = %id, "incident actor keeps failing; leaving it stopped");
+            self.given_up.insert(id, now);
+            return;
+        }
+        history.push_back(now);
+        EngineMetrics::add(&self.core.metrics.actor_restarts, 1);
+        let store = self.core.store.clone();
+        ctx.spawn(async move { store.load_incident(id).await }.into_actor(self).map(
+            move |loaded, supervisor, ctx| match loaded {
+                Ok(Some(incident)) if !incident.is_final() && !supervisor.live.contains_key(&id) => {
+                    tracing::warn!(incident = %id, "restarting incident actor from the store");
+                    supervisor.spawn(incident, ctx);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(incident = %id, %error, "could not reload incident to restart it"),
+            },
+        ));
+    }
+}
+
+fn handled(result: Result<Reply, EngineError>, _: &mut Supervisor, _: &mut Context<Supervisor>) -> Result<Handled, EngineError> {
+    match result {
+        Ok(reply) if reply.changes > 0 => Ok(Handled::Applied),
+        Ok(_) => Ok(Handled::Answered),
+        // Already answered in chat: the row is done.
+        Err(EngineError::Rejected(_) | EngineError::Unparsable(_)) => Ok(Handled::Answered),
+        Err(error) => Err(error),
+    }
+}
+
+async fn say(core: &EngineCore, conversation: &ConversationRef, text: &str) {
+    let Some(adapter) = core.platforms.adapter(conversation.platform) else {
+        return;
+    };
+    if let Err(error) = adapter.post_message(conversation, &ChatMessage::text(text)).await {
+        tracing::warn!(platform = %conversation.platform, %error, "could not answer in chat");
+    }
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+}
+
+/// Start every open incident's actor from the store. Sent once at
+/// start-up; answers how many incidents were brought back.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct Rehydrate;
+
+impl Handler<Rehydrate> for Supervisor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, _message: Rehydrate, _ctx: &mut Self::Context) -> Self::Result {
+        let store = self.core.store.clone();
+        let load = async move {
+            let mut incidents = Vec::new();
+            for id in store.open_incident_ids().await? {
+                match store.load_incident(id).await? {
+                    Some(incident) => incidents.push(incident),
+                    None => tracing::warn!(incident = %id, "open incident has no events"),
+                }
+            }
+            Ok::<_, EngineError>(incidents)
+        };
+        AtomicResponse::new(Box::pin(load.into_actor(self).map(|loaded, supervisor, ctx| {
+            let incidents = loaded?;
+            let count = incidents.len();
+            for incident in incidents {
+                if supervisor.owns(incident.id()) && !supervisor.live.contains_key(&incident.id()) {
+                    supervisor.spawn(incident, ctx);
+                }
+            }
+            supervisor.rehydrated = true;
+            tracing::info!(count, "rehydrated open incidents");
+            Ok(count)
+        })))
+    }
+}
+
+/// Whether start-up has finished (rehydration done).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "bool")]
+pub struct IsReady;
+
+impl Handler<IsReady> for Supervisor {
+    type Result = bool;
+    fn handle(&mut self, _message: IsReady, _ctx: &mut Self::Context) -> bool {
+        self.rehydrated
+    }
+}
+
+impl Handler<Declare> for Supervisor {
+    type Result = ResponseActFuture<Self, Result<Option<Incident>, EngineError>>;
+
+    fn handle(&mut self, message: Declare, _ctx: &mut Self::Context) -> Self::Result {
+        self.declare(message.request, message.origin)
+    }
+}
+
+impl Handler<HandleChatEvent> for Supervisor {
+    type Result = ResponseActFuture<Self, Result<Handled, EngineError>>;
+
+    fn handle(&mut self, message: HandleChatEvent, _ctx: &mut Self::Context) -> Self::Result {
+        self.route(message.event, message.origin)
+    }
+}
+
+impl Handler<RunCommand> for Supervisor {
+    type Result = ResponseActFuture<Self, Result<Reply, EngineError>>;
+
+    fn handle(&mut self, message: RunCommand, _ctx: &mut Self::Context) -> Self::Result {
+        self.deliver(
+            message.incident,
+            Execute {
+                text: message.text,
+                user: message.user,
+                source: Source::Api,
+                origin: None,
+            },
+        )
+    }
+}
+
+/// An incident actor stopped: because its incident is final, or because
+/// it failed. In the second case it is started again from the store.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub(super) struct ActorStopped {
+    pub incident: IncidentId,
+    pub generation: u64,
+    pub is_final: bool,
+}
+
+impl Handler<ActorStopped> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, message: ActorStopped, ctx: &mut Self::Context) {
+        // A newer actor may already run for this incident; only forget
+        // the one that stopped.
+        if self.live.get(&message.incident).is_some_and(|live| live.generation == message.generation) {
+            self.live.remove(&message.incident);
+        }
+        self.core
+            .metrics
+            .live_incidents
+            .store(self.live.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if !message.is_final && self.owns(message.incident) && !self.live.contains_key(&message.incident) {
+            self.restart(message.incident, ctx);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub(super) struct BindConversation {
+    pub incident: IncidentId,
+    pub conversation: ConversationRef,
+}
+
+impl Handler<BindConversation> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, message: BindConversation, _ctx: &mut Self::Context) {
+        self.routes.insert(message.conversation, message.incident);
+    }
+}

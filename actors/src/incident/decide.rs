@@ -1,0 +1,1029 @@
+//! The state machine: whether a command may happen to an incident, and
+//! which events record it if so; plus the answers to queries.
+//!
+//! [`decide`] only looks: it never changes the incident. The actor persists
+//! the events it returns and then applies them, so a command is either
+//! recorded whole or not at all. A refusal is a [`Rejection`] whose text
+//! goes back to the person as is, in chat or in an HTTP 409 body.
+
+use super::command::{Command, Query, MAX_TITLE_CHARS};
+use super::event::{DomainEvent, Report};
+use super::policy::{Policy, RoleName};
+use super::reference::IncidentId;
+use super::state::Incident;
+use super::status::Status;
+use chrono::{DateTime, Utc};
+use firebreak_adapters::UserRef;
+
+/// Who is asking, and when.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub actor: UserRef,
+    pub now: DateTime<Utc>,
+    pub policy: &'a Policy,
+}
+
+/// Why a command was refused. Each message is a sentence for the person
+/// who asked, naming the incident and, where there is one, the way forward.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("{id} is {status}; nothing can change any more.")]
+    Final { id: IncidentId, status: Status },
+    #[error("{lead} already leads {id}.")]
+    AlreadyLead { id: IncidentId, lead: String },
+    #[error("{id} is already severity {label}.")]
+    SameSeverity { id: IncidentId, label: String },
+    #[error("{id}'s status is already {status}.")]
+    SameStatus { id: IncidentId, status: Status },
+    #[error("{id} can't move from {from} to {to}; from {from} it can move to {allowed}.")]
+    NotAllowed {
+        id: IncidentId,
+        from: Status,
+        to: Status,
+        allowed: String,
+    },
+    #[error("{id} has no lead: assign one with `lead @someone` before closing.")]
+    NoLead { id: IncidentId },
+    #[error("{id} is still in triage: `decline` it if it is not an incident, or move it forward (`status investigating`) before closing.")]
+    CloseFromTriage { id: IncidentId },
+    #[error("{id} is {status}, and only an incident in triage can be declined; `close` it once it is resolved.")]
+    DeclineAfterTriage { id: IncidentId, status: Status },
+    #[error("{id} is {status}, so there is nothing to reopen; only a mitigated or resolved incident can be reopened.")]
+    NothingToReopen { id: IncidentId, status: Status },
+    #[error("{id}'s {what} is already exactly that.")]
+    Unchanged { id: IncidentId, what: &'static str },
+    #[error("The {what} can't be empty.")]
+    Blank { what: &'static str },
+    #[error("{user} already has the role {role} on {id}.")]
+    SameRole {
+        id: IncidentId,
+        role: RoleName,
+        user: String,
+    },
+    #[error("`{role}` is not a role here: {known}.")]
+    UnknownRole { role: RoleName, known: String },
+    #[error("That message is already pinned to {id}'s timeline.")]
+    AlreadyPinned { id: IncidentId },
+    #[error("The title is too long: keep it to {max} characters or fewer.")]
+    TitleTooLong { max: usize },
+    #[error("An incident can't have started in the future.")]
+    StartsInFuture,
+    #[error("An incident can't be resolved in the future.")]
+    ResolvedInFuture,
+    #[error("An incident can't be resolved before it started.")]
+    ResolvedBeforeStart,
+}
+
+/// The events that record `command` happening to `incident`, or why it
+/// can't happen.
+pub fn decide(
+    incident: &Incident,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Vec<DomainEvent>, Rejection> {
+    let id = incident.id();
+    if incident.is_final() {
+        return Err(Rejection::Final {
+            id,
+            status: incident.status(),
+        });
+    }
+    let event = match command {
+        Command::Lead(lead) => {
+            let lead = lead.clone().unwrap_or_else(|| ctx.actor.clone());
+            if incident.lead() == Some(&lead) {
+                return Err(Rejection::AlreadyLead {
+                    id,
+                    lead: lead.display().to_owned(),
+                });
+            }
+            DomainEvent::LeadAssigned {
+                lead,
+                previous: incident.lead().cloned(),
+            }
+        }
+        Command::Severity(to) => {
+            let from = incident.severity();
+            if from == *to {
+                return Err(Rejection::SameSeverity {
+                    id,
+                    label: ctx.policy.severity_label(from),
+                });
+            }
+            DomainEvent::SeverityChanged { from, to: *to }
+        }
+        Command::Status(to) => return change_status(incident, *to),
+        Command::Close => return close(incident),
+        Command::Decline => return decline(incident),
+        Command::Reopen => {
+            let from = incident.status();
+            if !matches!(from, Status::Mitigated | Status::Resolved) {
+                return Err(Rejection::NothingToReopen { id, status: from });
+            }
+            DomainEvent::StatusChanged {
+                from,
+                to: Status::Investigating,
+            }
+        }
+        Command::Summary(summary) => {
+            let summary = changed_text(incident, "summary", incident.summary(), summary)?;
+            DomainEvent::SummaryChanged { summary }
+        }
+        Command::Impact(impact) => {
+            let impact = changed_text(incident, "impact", incident.impact(), impact)?;
+            DomainEvent::ImpactChanged { impact }
+        }
+        Command::Rename(title) => {
+            let to = changed_text(incident, "title", Some(incident.title()), title)?;
+            if to.chars().count() > MAX_TITLE_CHARS {
+                return Err(Rejection::TitleTooLong {
+                    max: MAX_TITLE_CHARS,
+                });
+            }
+            DomainEvent::Renamed {
+                from: incident.title().to_owned(),
+                to,
+            }
+        }
+        Command::Role { role, user } => {
+            // The parser checks this too, but commands also arrive from the
+            // API and the policy may have changed since the text was parsed.
+            if !ctx.policy.has_role(role) {
+                return Err(Rejection::UnknownRole {
+                    role: role.clone(),
+                    known: known_roles(ctx.policy),
+                });
+            }
+            let previous = incident.role(role).cloned();
+            if previous.as_ref() == Some(user) {
+                return Err(Rejection::SameRole {
+                    id,
+                    role: role.clone(),
+                    user: user.display().to_owned(),
+                });
+            }
+            DomainEvent::RoleAssigned {
+                role: role.clone(),
+                user: user.clone(),
+                previous,
+            }
+        }
+        Command::Action(text) => DomainEvent::ActionAdded {
+            number: incident.next_action_number(),
+            text: non_blank("action", text)?,
+        },
+        Command::Note(text) => DomainEvent::NoteAdded {
+            text: non_blank("note", text)?,
+        },
+        Command::Pin {
+            message,
+            text,
+            author,
+        } => {
+            if incident.has_pinned(message) {
+                return Err(Rejection::AlreadyPinned { id });
+            }
+            DomainEvent::Pinned {
+                message: message.clone(),
+                text: text.clone(),
+                author: author.clone(),
+            }
+        }
+    };
+    Ok(vec![event])
+}
+
+/// Checks what a declaration says before the incident exists, so a bad
+/// one is refused rather than recorded.
+pub fn validate_declaration(
+    title: &str,
+    report: Option<&Report>,
+    now: DateTime<Utc>,
+) -> Result<(), Rejection> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Rejection::Blank { what: "title" });
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(Rejection::TitleTooLong {
+            max: MAX_TITLE_CHARS,
+        });
+    }
+    if let Some(report) = report {
+        if report.started_at > now {
+            return Err(Rejection::StartsInFuture);
+        }
+        if let Some(resolved_at) = report.resolved_at {
+            if resolved_at < report.started_at {
+                return Err(Rejection::ResolvedBeforeStart);
+            }
+            if resolved_at > now {
+                return Err(Rejection::ResolvedInFuture);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The reply to a query, as chat text.
+pub fn answer(incident: &Incident, query: &Query, now: DateTime<Utc>, policy: &Policy) -> String {
+    match query {
+        Query::Actions => answer_actions(incident),
+        Query::Duration => answer_duration(incident, now),
+        Query::Status => answer_status(incident, now, policy),
+    }
+}
+
+fn change_status(incident: &Incident, to: Status) -> Result<Vec<DomainEvent>, Rejection> {
+    let (id, from) = (incident.id(), incident.status());
+    if from == to {
+        return Err(Rejection::SameStatus { id, status: from });
+    }
+    // The final statuses have rules of their own (a lead, two steps), which
+    // must hold whichever way they are asked for.
+    match to {
+        Status::Closed => close(incident),
+        Status::Declined => decline(incident),
+        _ if from.can_move_to(to) => Ok(vec![DomainEvent::StatusChanged { from, to }]),
+        _ => Err(Rejection::NotAllowed {
+            id,
+            from,
+            to,
+            allowed: allowed_moves(from),
+        }),
+    }
+}
+
+/// Closing resolves first if need be, so the timeline and the resolved time
+/// say when it was over, then closes.
+fn close(incident: &Incident) -> Result<Vec<DomainEvent>, Rejection> {
+    let (id, from) = (incident.id(), incident.status());
+    if from == Status::Triage {
+        return Err(Rejection::CloseFromTriage { id });
+    }
+    if incident.lead().is_none() {
+        return Err(Rejection::NoLead { id });
+    }
+    let mut events = Vec::with_capacity(2);
+    if from != Status::Resolved {
+        events.push(DomainEvent::StatusChanged {
+            from,
+            to: Status::Resolved,
+        });
+    }
+    events.push(DomainEvent::StatusChanged {
+        from: Status::Resolved,
+        to: Status::Closed,
+    });
+    Ok(events)
+}
+
+fn decline(incident: &Incident) -> Result<Vec<DomainEvent>, Rejection> {
+    let (id, from) = (incident.id(), incident.status());
+    if from != Status::Triage {
+        return Err(Rejection::DeclineAfterTriage { id, status: from });
+    }
+    Ok(vec![DomainEvent::StatusChanged {
+        from,
+        to: Status::Declined,
+    }])
+}
+
+fn changed_text(
+    incident: &Incident,
+    what: &'static str,
+    current: Option<&str>,
+    new: &str,
+) -> Result<String, Rejection> {
+    let new = non_blank(what, new)?;
+    if current == Some(new.as_str()) {
+        return Err(Rejection::Unchanged {
+            id: incident.id(),
+            what,
+        });
+    }
+    Ok(new)
+}
+
+fn non_blank(what: &'static str, text: &str) -> Result<String, Rejection> {
+    match text.trim() {
+        "" => Err(Rejection::Blank { what }),
+        text => Ok(text.to_owned()),
+    }
+}
+
+/// What `from` can move to, counting `closed` where `close` would allow it.
+fn allowed_moves(from: Status) -> String {
+    let allowed: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|to| from.can_move_to(*to) || (*to == Status::Closed && can_close_from(from)))
+        .map(Status::as_str)
+        .collect();
+    match allowed.split_last() {
+        None => "nothing".to_owned(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+fn can_close_from(from: Status) -> bool {
+    matches!(
+        from,
+        Status::Investigating | Status::Mitigated | Status::Resolved
+    )
+}
+
+fn known_roles(policy: &Policy) -> String {
+    if policy.roles.is_empty() {
+        return "no roles are configured".to_owned();
+    }
+    let names: Vec<&str> = policy.roles.iter().map(RoleName::as_str).collect();
+    format!("the roles are {}", names.join(", "))
+}
+
+fn answer_actions(incident: &Incident) -> String {
+    if incident.actions().is_empty() {
+        return format!(
+            "No follow-up actions yet for {}: add one with `action <text>`.",
+            incident.id()
+        );
+    }
+    let mut text = format!("Follow-up actions for {}:", incident.id());
+    for action in incident.actions() {
+        text.push_str(&format!("\n{}. {}", action.number, action.text));
+    }
+    text
+}
+
+fn answer_duration(incident: &Incident, now: DateTime<Utc>) -> String {
+    let id = incident.id();
+    let lasted = human_duration(incident.open_for(now));
+    let mut text = match incident.resolved_at().or(incident.closed_at()) {
+        Some(_) => format!("{id} lasted {lasted}."),
+        None => format!("{id} has been going on for {lasted}."),
+    };
+    let milestones: Vec<String> = [
+        ("acknowledged", incident.acknowledged_at()),
+        ("mitigated", incident.mitigated_at()),
+        ("resolved", incident.resolved_at()),
+    ]
+    .into_iter()
+    .filter_map(|(what, at)| {
+        let after = (at? - incident.started_at()).max(chrono::Duration::zero());
+        Some(format!("{what} after {}", human_duration(after)))
+    })
+    .collect();
+    if !milestones.is_empty() {
+        text.push_str(&format!(" It was {}.", and_list(&milestones)));
+    }
+    text
+}
+
+fn answer_status(incident: &Incident, now: DateTime<Utc>, policy: &Policy) -> String {
+    let mut text = format!(
+        "{} “{}” is {}, severity {}.",
+        incident.id(),
+        incident.title(),
+        incident.status(),
+        policy.severity_label(incident.severity())
+    );
+    match incident.lead() {
+        Some(lead) => text.push_str(&format!(" Lead: {}.", lead.display())),
+        None => text.push_str(" No lead yet."),
+    }
+    if !incident.roles().is_empty() {
+        let roles: Vec<String> = incident
+            .roles()
+            .iter()
+            .map(|(role, user)| format!("{role} {}", user.display()))
+            .collect();
+        text.push_str(&format!(" Roles: {}.", roles.join(", ")));
+    }
+    let lasted = human_duration(incident.open_for(now));
+    if incident.is_report_only() {
+        text.push_str(&format!(" Recorded after the fact; it lasted {lasted}."));
+    } else if incident.status().is_active() {
+        text.push_str(&format!(" Going on for {lasted}."));
+    } else {
+        text.push_str(&format!(" It lasted {lasted}."));
+    }
+    // Free text last, each on its own line, so what people wrote is never
+    // run together with the bot's sentences.
+    if let Some(summary) = incident.summary() {
+        text.push_str(&format!("\nSummary: {summary}"));
+    }
+    if let Some(impact) = incident.impact() {
+        text.push_str(&format!("\nImpact: {impact}"));
+    }
+    text
+}
+
+/// `2d 3h`, `1h 5m`, `5m`, `40s`: the two largest units are plenty for
+/// people, and seconds only matter in the first minute.
+fn human_duration(duration: chrono::Duration) -> String {
+    let seconds = duration.num_seconds().max(0);
+    if seconds < 60 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    let (days, hours, minutes) = (minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) if minutes == 0 => format!("{hours}h"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        (_, 0) => format!("{days}d"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::fixtures::{
+        declared, incident, lead, led_incident_in, message, moved, severity, t, user,
+    };
+    use Status::*;
+
+    fn ctx(policy: &Policy) -> Context<'_> {
+        Context {
+            actor: user("sam"),
+            now: t(100),
+            policy,
+        }
+    }
+
+    fn role(name: &str) -> RoleName {
+        name.parse().expect("a valid role name")
+    }
+
+    /// The moves `decide` allows, for an incident with a lead. `closed` is
+    /// reachable from everywhere `close` works; `declined` only from triage.
+    const ALLOWED: [(Status, Status); 12] = [
+        (Triage, Investigating),
+        (Triage, Mitigated),
+        (Triage, Resolved),
+        (Triage, Declined),
+        (Investigating, Mitigated),
+        (Investigating, Resolved),
+        (Investigating, Closed),
+        (Mitigated, Investigating),
+        (Mitigated, Resolved),
+        (Mitigated, Closed),
+        (Resolved, Investigating),
+        (Resolved, Closed),
+    ];
+
+    #[test]
+    fn every_status_pair_is_allowed_exactly_as_the_table_says() {
+        let policy = Policy::default();
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let mut incident = led_incident_in(from);
+                let decided = decide(&incident, &Command::Status(to), &ctx(&policy));
+                if ALLOWED.contains(&(from, to)) {
+                    let events = decided
+                        .unwrap_or_else(|rejection| panic!("{from} → {to} refused: {rejection}"));
+                    for event in &events {
+                        incident.apply(event, t(100));
+                    }
+                    assert_eq!(incident.status(), to, "{from} → {to} ends in {to}");
+                } else {
+                    assert!(
+                        decided.is_err(),
+                        "{from} → {to} should be refused, got {decided:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_agrees_with_the_status_machine_apart_from_closing_shortcuts() {
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let shortcut = to == Closed && matches!(from, Investigating | Mitigated);
+                assert_eq!(
+                    ALLOWED.contains(&(from, to)),
+                    from.can_move_to(to) || shortcut,
+                    "{from} → {to}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_move_emits_one_status_change() {
+        let policy = Policy::default();
+        let incident = led_incident_in(Triage);
+        assert_eq!(
+            decide(&incident, &Command::Status(Investigating), &ctx(&policy)),
+            Ok(vec![moved(Triage, Investigating)])
+        );
+    }
+
+    #[test]
+    fn closing_resolves_first_when_needed() {
+        let policy = Policy::default();
+        for from in [Investigating, Mitigated] {
+            for command in [Command::Close, Command::Status(Closed)] {
+                assert_eq!(
+                    decide(&led_incident_in(from), &command, &ctx(&policy)),
+                    Ok(vec![moved(from, Resolved), moved(Resolved, Closed)]),
+                    "{command:?} from {from}"
+                );
+            }
+        }
+        assert_eq!(
+            decide(&led_incident_in(Resolved), &Command::Close, &ctx(&policy)),
+            Ok(vec![moved(Resolved, Closed)])
+        );
+    }
+
+    #[test]
+    fn declining_and_reopening_move_the_status() {
+        let policy = Policy::default();
+        assert_eq!(
+            decide(&led_incident_in(Triage), &Command::Decline, &ctx(&policy)),
+            Ok(vec![moved(Triage, Declined)])
+        );
+        for from in [Mitigated, Resolved] {
+            assert_eq!(
+                decide(&led_incident_in(from), &Command::Reopen, &ctx(&policy)),
+                Ok(vec![moved(from, Investigating)])
+            );
+        }
+    }
+
+    #[test]
+    fn lead_defaults_to_the_sender_and_remembers_the_previous_one() {
+        let policy = Policy::default();
+        let unled = incident([declared("Payments failing")]);
+        assert_eq!(
+            decide(&unled, &Command::Lead(None), &ctx(&policy)),
+            Ok(vec![DomainEvent::LeadAssigned {
+                lead: user("sam"),
+                previous: None
+            }])
+        );
+        assert_eq!(
+            decide(
+                &led_incident_in(Investigating),
+                &Command::Lead(Some(user("bo"))),
+                &ctx(&policy)
+            ),
+            Ok(vec![DomainEvent::LeadAssigned {
+                lead: user("bo"),
+                previous: Some(user("ana"))
+            }])
+        );
+    }
+
+    #[test]
+    fn field_commands_emit_their_events() {
+        let policy = Policy::default();
+        let incident = incident([
+            declared("Payments failing"),
+            DomainEvent::RoleAssigned {
+                role: role("comms"),
+                user: user("bo"),
+                previous: None,
+            },
+            DomainEvent::ActionAdded {
+                number: 1,
+                text: "first".into(),
+            },
+        ]);
+        let cases: Vec<(Command, DomainEvent)> = vec![
+            (
+                Command::Severity(severity(1)),
+                DomainEvent::SeverityChanged {
+                    from: severity(2),
+                    to: severity(1),
+                },
+            ),
+            (
+                Command::Summary(" cards declined ".into()),
+                DomainEvent::SummaryChanged {
+                    summary: "cards declined".into(),
+                },
+            ),
+            (
+                Command::Impact("EU".into()),
+                DomainEvent::ImpactChanged {
+                    impact: "EU".into(),
+                },
+            ),
+            (
+                Command::Rename("Cards declined".into()),
+                DomainEvent::Renamed {
+                    from: "Payments failing".into(),
+                    to: "Cards declined".into(),
+                },
+            ),
+            (
+                Command::Role {
+                    role: role("comms"),
+                    user: user("cy"),
+                },
+                DomainEvent::RoleAssigned {
+                    role: role("comms"),
+                    user: user("cy"),
+                    previous: Some(user("bo")),
+                },
+            ),
+            (
+                Command::Role {
+                    role: role("scribe"),
+                    user: user("cy"),
+                },
+                DomainEvent::RoleAssigned {
+                    role: role("scribe"),
+                    user: user("cy"),
+                    previous: None,
+                },
+            ),
+            (
+                Command::Action("add an alert".into()),
+                DomainEvent::ActionAdded {
+                    number: 2,
+                    text: "add an alert".into(),
+                },
+            ),
+            (
+                Command::Note("rolled back".into()),
+                DomainEvent::NoteAdded {
+                    text: "rolled back".into(),
+                },
+            ),
+            (
+                Command::Pin {
+                    message: message("m1"),
+                    text: "it's DNS".into(),
+                    author: Some(user("bo")),
+                },
+                DomainEvent::Pinned {
+                    message: message("m1"),
+                    text: "it's DNS".into(),
+                    author: Some(user("bo")),
+                },
+            ),
+        ];
+        for (command, event) in cases {
+            assert_eq!(
+                decide(&incident, &command, &ctx(&policy)),
+                Ok(vec![event]),
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_rejection_says_why() {
+        let policy = Policy::default();
+        let triage = incident([declared("Payments failing")]);
+        let busy = incident([
+            declared("Payments failing"),
+            lead("ana"),
+            moved(Triage, Investigating),
+            DomainEvent::SummaryChanged {
+                summary: "cards declined".into(),
+            },
+            DomainEvent::ImpactChanged {
+                impact: "EU".into(),
+            },
+            DomainEvent::RoleAssigned {
+                role: role("comms"),
+                user: user("bo"),
+                previous: None,
+            },
+            DomainEvent::Pinned {
+                message: message("m1"),
+                text: "it's DNS".into(),
+                author: None,
+            },
+        ]);
+        let cases: Vec<(&Incident, Command, &str)> = vec![
+            (&led_incident_in(Closed), Command::Note("late".into()), "INC-4 is closed; nothing can change any more."),
+            (&led_incident_in(Declined), Command::Reopen, "INC-4 is declined; nothing can change any more."),
+            (&busy, Command::Lead(Some(user("ana"))), "ana already leads INC-4."),
+            (&busy, Command::Severity(severity(2)), "INC-4 is already severity 2 (major)."),
+            (&busy, Command::Status(Investigating), "INC-4's status is already investigating."),
+            (
+                &busy,
+                Command::Status(Triage),
+                "INC-4 can't move from investigating to triage; from investigating it can move to mitigated, resolved or closed.",
+            ),
+            (
+                &led_incident_in(Resolved),
+                Command::Status(Mitigated),
+                "INC-4 can't move from resolved to mitigated; from resolved it can move to investigating or closed.",
+            ),
+            (
+                &incident([declared("Payments failing"), moved(Triage, Investigating)]),
+                Command::Close,
+                "INC-4 has no lead: assign one with `lead @someone` before closing.",
+            ),
+            (
+                &triage,
+                Command::Close,
+                "INC-4 is still in triage: `decline` it if it is not an incident, or move it forward (`status investigating`) before closing.",
+            ),
+            (
+                &busy,
+                Command::Decline,
+                "INC-4 is investigating, and only an incident in triage can be declined; `close` it once it is resolved.",
+            ),
+            (
+                &busy,
+                Command::Status(Declined),
+                "INC-4 is investigating, and only an incident in triage can be declined; `close` it once it is resolved.",
+            ),
+            (
+                &busy,
+                Command::Reopen,
+                "INC-4 is investigating, so there is nothing to reopen; only a mitigated or resolved incident can be reopened.",
+            ),
+            (&busy, Command::Summary("cards declined".into()), "INC-4's summary is already exactly that."),
+            (&busy, Command::Impact(" EU ".into()), "INC-4's impact is already exactly that."),
+            (&busy, Command::Rename("Payments failing".into()), "INC-4's title is already exactly that."),
+            (&busy, Command::Rename(" ".into()), "The title can't be empty."),
+            (&busy, Command::Action("".into()), "The action can't be empty."),
+            (&busy, Command::Note("\n".into()), "The note can't be empty."),
+            (&busy, Command::Summary("".into()), "The summary can't be empty."),
+            (&busy, Command::Rename("x".repeat(201)), "The title is too long: keep it to 200 characters or fewer."),
+            (&busy, Command::Role { role: role("comms"), user: user("bo") }, "bo already has the role comms on INC-4."),
+            (
+                &busy,
+                Command::Role { role: role("chef"), user: user("bo") },
+                "`chef` is not a role here: the roles are comms, scribe, ops.",
+            ),
+            (
+                &busy,
+                Command::Pin { message: message("m1"), text: "again".into(), author: None },
+                "That message is already pinned to INC-4's timeline.",
+            ),
+        ];
+        for (incident, command, message) in cases {
+            let rejection =
+                decide(incident, &command, &ctx(&policy)).expect_err("the case is refused");
+            assert_eq!(rejection.to_string(), message, "{command:?}");
+        }
+    }
+
+    #[test]
+    fn a_final_incident_refuses_every_command() {
+        let policy = Policy::default();
+        let commands = [
+            Command::Lead(None),
+            Command::Severity(severity(1)),
+            Command::Status(Investigating),
+            Command::Summary("s".into()),
+            Command::Impact("i".into()),
+            Command::Role {
+                role: role("comms"),
+                user: user("bo"),
+            },
+            Command::Action("a".into()),
+            Command::Rename("r".into()),
+            Command::Note("n".into()),
+            Command::Close,
+            Command::Reopen,
+            Command::Decline,
+            Command::Pin {
+                message: message("m9"),
+                text: "p".into(),
+                author: None,
+            },
+        ];
+        for status in [Closed, Declined] {
+            let incident = led_incident_in(status);
+            for command in &commands {
+                assert_eq!(
+                    decide(&incident, command, &ctx(&policy)),
+                    Err(Rejection::Final {
+                        id: incident.id(),
+                        status
+                    }),
+                    "{command:?} on a {status} incident"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn severity_rejections_use_the_configured_names() {
+        let policy = Policy {
+            severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
+            roles: vec![],
+        };
+        let rejection = decide(
+            &led_incident_in(Triage),
+            &Command::Severity(severity(2)),
+            &ctx(&policy),
+        )
+        .expect_err("same severity");
+        assert_eq!(rejection.to_string(), "INC-4 is already severity 2 (p2).");
+        let rejection = decide(
+            &led_incident_in(Triage),
+            &Command::Role {
+                role: role("comms"),
+                user: user("bo"),
+            },
+            &ctx(&policy),
+        )
+        .expect_err("no roles configured");
+        assert_eq!(
+            rejection.to_string(),
+            "`comms` is not a role here: no roles are configured."
+        );
+    }
+
+    #[test]
+    fn declarations_are_validated() {
+        let report = |started_at, resolved_at| Report {
+            started_at,
+            resolved_at,
+        };
+        let cases: Vec<(&str, Option<Report>, Result<(), &str>)> = vec![
+            ("Payments failing", None, Ok(())),
+            (&"é"[..], None, Ok(())),
+            ("  ", None, Err("The title can't be empty.")),
+            ("Yesterday", Some(report(t(-60), Some(t(-30)))), Ok(())),
+            ("Yesterday", Some(report(t(-60), None)), Ok(())),
+            ("Instant", Some(report(t(-60), Some(t(-60)))), Ok(())),
+            ("Up to now", Some(report(t(-60), Some(t(0)))), Ok(())),
+            (
+                "Tomorrow",
+                Some(report(t(1), None)),
+                Err("An incident can't have started in the future."),
+            ),
+            (
+                "Backwards",
+                Some(report(t(-30), Some(t(-60)))),
+                Err("An incident can't be resolved before it started."),
+            ),
+            (
+                "Later",
+                Some(report(t(-30), Some(t(5)))),
+                Err("An incident can't be resolved in the future."),
+            ),
+        ];
+        for (title, report, expected) in cases {
+            let result = validate_declaration(title, report.as_ref(), t(0))
+                .map_err(|rejection| rejection.to_string());
+            assert_eq!(
+                result,
+                expected.map_err(str::to_owned),
+                "{title:?} {report:?}"
+            );
+        }
+        let long = "x".repeat(201);
+        assert_eq!(
+            validate_declaration(&long, None, t(0)),
+            Err(Rejection::TitleTooLong { max: 200 })
+        );
+        assert_eq!(validate_declaration(&long[..200], None, t(0)), Ok(()));
+    }
+
+    #[test]
+    fn actions_are_listed_by_number() {
+        let policy = Policy::default();
+        let none = incident([declared("Payments failing")]);
+        assert_eq!(
+            answer(&none, &Query::Actions, t(10), &policy),
+            "No follow-up actions yet for INC-4: add one with `action <text>`."
+        );
+        let some = incident([
+            declared("Payments failing"),
+            DomainEvent::ActionAdded {
+                number: 1,
+                text: "Add an alert".into(),
+            },
+            DomainEvent::ActionAdded {
+                number: 2,
+                text: "Write the review".into(),
+            },
+        ]);
+        assert_eq!(
+            answer(&some, &Query::Actions, t(10), &policy),
+            "Follow-up actions for INC-4:\n1. Add an alert\n2. Write the review"
+        );
+    }
+
+    #[test]
+    fn duration_gives_the_time_so_far_and_the_milestones() {
+        let policy = Policy::default();
+        let mut incident = incident([declared("Payments failing")]);
+        assert_eq!(
+            answer(&incident, &Query::Duration, t(65), &policy),
+            "INC-4 has been going on for 1h 5m."
+        );
+        incident.apply(&lead("ana"), t(3));
+        incident.apply(&moved(Triage, Mitigated), t(40));
+        assert_eq!(
+            answer(&incident, &Query::Duration, t(65), &policy),
+            "INC-4 has been going on for 1h 5m. It was acknowledged after 3m and mitigated after 40m."
+        );
+        incident.apply(&moved(Mitigated, Resolved), t(125));
+        assert_eq!(
+            answer(&incident, &Query::Duration, t(900), &policy),
+            "INC-4 lasted 2h 5m. It was acknowledged after 3m, mitigated after 40m and resolved after 2h 5m."
+        );
+    }
+
+    #[test]
+    fn status_sums_up_the_incident() {
+        let policy = Policy::default();
+        let mut incident = incident([declared("Payments failing")]);
+        assert_eq!(
+            answer(&incident, &Query::Status, t(30), &policy),
+            "INC-4 “Payments failing” is triage, severity 2 (major). No lead yet. Going on for 30m."
+        );
+        for event in [
+            lead("ana"),
+            moved(Triage, Investigating),
+            DomainEvent::RoleAssigned {
+                role: role("scribe"),
+                user: user("cy").with_name("Cy"),
+                previous: None,
+            },
+            DomainEvent::RoleAssigned {
+                role: role("comms"),
+                user: user("bo"),
+                previous: None,
+            },
+            DomainEvent::SummaryChanged {
+                summary: "Cards declined.".into(),
+            },
+            DomainEvent::ImpactChanged {
+                impact: "All EU customers".into(),
+            },
+        ] {
+            incident.apply(&event, t(5));
+        }
+        assert_eq!(
+            answer(&incident, &Query::Status, t(30), &policy),
+            "INC-4 “Payments failing” is investigating, severity 2 (major). Lead: ana. Roles: comms bo, scribe Cy. \
+             Going on for 30m.\nSummary: Cards declined.\nImpact: All EU customers"
+        );
+        incident.apply(&moved(Investigating, Resolved), t(45));
+        assert!(answer(&incident, &Query::Status, t(90), &policy)
+            .contains("is resolved, severity 2 (major). Lead: ana."),);
+        assert!(answer(&incident, &Query::Status, t(90), &policy).contains(" It lasted 45m."));
+    }
+
+    #[test]
+    fn a_report_says_it_was_recorded_after_the_fact() {
+        let policy = Policy::default();
+        let event = DomainEvent::Declared {
+            title: "Outage".into(),
+            severity: severity(1),
+            summary: None,
+            impact: None,
+            reporter: user("rita"),
+            lead: None,
+            platform: firebreak_adapters::Platform::Api,
+            private: false,
+            report: Some(Report {
+                started_at: t(-90),
+                resolved_at: Some(t(-30)),
+            }),
+        };
+        let incident = Incident::replay(IncidentId(9), [(event, t(0))]).expect("a report");
+        assert_eq!(
+            answer(&incident, &Query::Status, t(10), &policy),
+            "INC-9 “Outage” is resolved, severity 1 (critical). No lead yet. Recorded after the fact; it lasted 1h."
+        );
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        let cases = [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (61, "1m"),
+            (3600, "1h"),
+            (3900, "1h 5m"),
+            (86_400, "1d"),
+            (86_400 + 3 * 3600 + 120, "1d 3h"),
+            (-5, "0s"),
+        ];
+        for (seconds, text) in cases {
+            assert_eq!(
+                human_duration(chrono::Duration::seconds(seconds)),
+                text,
+                "{seconds}s"
+            );
+        }
+    }
+}

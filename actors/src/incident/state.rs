@@ -1,0 +1,824 @@
+//! The state of one incident, as rebuilt from its events.
+//!
+//! [`Incident`] is a fold over the event log: it is created by the
+//! `Declared` event and changes only through [`Incident::apply`], so the
+//! state held in memory, the state rebuilt after a restart and the state
+//! behind the timeline can never disagree. It has getters and no setters on
+//! purpose.
+
+use super::event::DomainEvent;
+use super::policy::RoleName;
+use super::reference::IncidentId;
+use super::severity::Severity;
+use super::status::Status;
+use chrono::{DateTime, Utc};
+use firebreak_adapters::{ConversationRef, MessageRef, Platform, UserRef};
+use std::collections::BTreeMap;
+
+/// One incident. Built by [`Incident::from_declared`] or [`Incident::replay`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    id: IncidentId,
+    title: String,
+    summary: Option<String>,
+    impact: Option<String>,
+    status: Status,
+    severity: Severity,
+    platform: Platform,
+    private: bool,
+    /// Recorded after the fact: kept on record, but it gets no conversation,
+    /// no announcement and no reminders.
+    report_only: bool,
+    reporter: UserRef,
+    lead: Option<UserRef>,
+    roles: BTreeMap<RoleName, UserRef>,
+    actions: Vec<FollowUpAction>,
+    pins: Vec<Pin>,
+    conversation: Option<ConversationRef>,
+    announcement: Option<MessageRef>,
+    /// When the problem started, which for a report is earlier than the
+    /// declaration; durations and time-to-X figures count from here.
+    started_at: DateTime<Utc>,
+    declared_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    mitigated_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    /// How many events have been applied; equals the length of the event
+    /// log, so the store can use it for optimistic concurrency.
+    version: u64,
+}
+
+/// Something to do after the incident, numbered so people can refer to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpAction {
+    pub number: u32,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message from the incident conversation kept on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub message: MessageRef,
+    pub text: String,
+    pub author: Option<UserRef>,
+    pub at: DateTime<Utc>,
+}
+
+/// Why an event log could not be turned into an incident. Any of these
+/// means the stored log is corrupt, not that a user did something wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the event log is empty")]
+    Empty,
+    #[error("the event log does not start with `declared` but with `{0}`")]
+    NotDeclaredFirst(&'static str),
+    #[error("the event log declares the incident a second time (event {0})")]
+    DeclaredTwice(u64),
+}
+
+impl Incident {
+    /// The incident a `Declared` event creates; `None` for any other event.
+    pub fn from_declared(
+        id: IncidentId,
+        event: &DomainEvent,
+        at: DateTime<Utc>,
+    ) -> Option<Incident> {
+        let DomainEvent::Declared {
+            title,
+            severity,
+            summary,
+            impact,
+            reporter,
+            lead,
+            platform,
+            private,
+            report,
+        } = event
+        else {
+            return None;
+        };
+        let mut incident = Incident {
+            id,
+            title: title.clone(),
+            summary: summary.clone(),
+            impact: impact.clone(),
+            status: Status::Triage,
+            severity: *severity,
+            platform: *platform,
+            private: *private,
+            report_only: false,
+            reporter: reporter.clone(),
+            lead: lead.clone(),
+            roles: BTreeMap::new(),
+            actions: Vec::new(),
+            pins: Vec::new(),
+            conversation: None,
+            announcement: None,
+            started_at: at,
+            declared_at: at,
+            // Declaring with a lead means someone has already picked it up.
+            acknowledged_at: lead.as_ref().map(|_| at),
+            mitigated_at: None,
+            resolved_at: None,
+            closed_at: None,
+            updated_at: at,
+            version: 1,
+        };
+        if let Some(report) = report {
+            // A report describes an incident that is already over: it was
+            // handled from the moment it started, and over when it says so
+            // (or, if it doesn't say, by the time it was written down).
+            let over_at = report.resolved_at.unwrap_or(at);
+            incident.report_only = true;
+            incident.status = Status::Resolved;
+            incident.started_at = report.started_at;
+            incident.acknowledged_at = Some(report.started_at);
+            incident.mitigated_at = Some(over_at);
+            incident.resolved_at = Some(over_at);
+        }
+        Some(incident)
+    }
+
+    /// Rebuilds an incident from its whole event log, oldest first.
+    pub fn replay(
+        id: IncidentId,
+        events: impl IntoIterator<Item = (DomainEvent, DateTime<Utc>)>,
+    ) -> Result<Incident, ReplayError> {
+        let mut events = events.into_iter();
+        let (first, first_at) = events.next().ok_or(ReplayError::Empty)?;
+        let mut incident = Incident::from_declared(id, &first, first_at)
+            .ok_or(ReplayError::NotDeclaredFirst(first.kind()))?;
+        for (event, at) in events {
+            // `apply` ignores a second declaration so that it can stay total;
+            // in a stored log one is a sign of corruption worth stopping for.
+            if matches!(event, DomainEvent::Declared { .. }) {
+                return Err(ReplayError::DeclaredTwice(incident.version + 1));
+            }
+            incident.apply(&event, at);
+        }
+        Ok(incident)
+    }
+
+    /// Folds one event into the state. Total and infallible: whether an
+    /// event may happen is [`decide`](super::decide)'s business; once it is
+    /// in the log it is a fact and must apply.
+    pub fn apply(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
+        self.version += 1;
+        self.updated_at = at;
+        match event {
+            // Only the first event of a log declares; see `replay`.
+            DomainEvent::Declared { .. } => {}
+            DomainEvent::SeverityChanged { to, .. } => self.severity = *to,
+            DomainEvent::LeadAssigned { lead, .. } => {
+                self.lead = Some(lead.clone());
+                self.acknowledged_at.get_or_insert(at);
+            }
+            DomainEvent::StatusChanged { to, .. } => self.change_status(*to, at),
+            DomainEvent::RoleAssigned { role, user, .. } => {
+                self.roles.insert(role.clone(), user.clone());
+            }
+            DomainEvent::SummaryChanged { summary } => self.summary = Some(summary.clone()),
+            DomainEvent::ImpactChanged { impact } => self.impact = Some(impact.clone()),
+            DomainEvent::ActionAdded { number, text } => self.actions.push(FollowUpAction {
+                number: *number,
+                text: text.clone(),
+                created_at: at,
+            }),
+            DomainEvent::Renamed { to, .. } => self.title = to.clone(),
+            DomainEvent::Pinned {
+                message,
+                text,
+                author,
+            } => self.pins.push(Pin {
+                message: message.clone(),
+                text: text.clone(),
+                author: author.clone(),
+                at,
+            }),
+            DomainEvent::ConversationOpened { conversation } => {
+                self.conversation = Some(conversation.clone());
+            }
+            DomainEvent::AnnouncementPosted { message } => {
+                self.announcement = Some(message.clone())
+            }
+            // These live on the timeline only; the state has nothing to keep.
+            DomainEvent::NoteAdded { .. } | DomainEvent::EffectFailed { .. } => {}
+        }
+    }
+
+    /// The status change itself and the milestones it marks. The previous
+    /// status is taken from the state rather than the event: the state is
+    /// what the milestones describe.
+    fn change_status(&mut self, to: Status, at: DateTime<Utc>) {
+        let from = self.status;
+        self.status = to;
+        if from == Status::Triage && to != Status::Triage {
+            self.acknowledged_at.get_or_insert(at);
+        }
+        if Status::is_reopen(from, to) {
+            // The problem is back: it is neither mitigated nor resolved any
+            // more, and the next mitigation is the one that counts.
+            self.mitigated_at = None;
+            self.resolved_at = None;
+        }
+        match to {
+            Status::Mitigated => self.mitigated_at = Some(at),
+            Status::Resolved => {
+                self.resolved_at = Some(at);
+                // Resolving without a separate mitigation step mitigates too.
+                self.mitigated_at.get_or_insert(at);
+            }
+            Status::Closed | Status::Declined => self.closed_at = Some(at),
+            Status::Triage | Status::Investigating => {}
+        }
+    }
+
+    /// Closed or declined: no command changes it any more.
+    pub fn is_final(&self) -> bool {
+        self.status.is_final()
+    }
+
+    /// The number the next follow-up action gets: one past the highest so
+    /// far, so numbers stay unique even if an action were ever removed.
+    pub fn next_action_number(&self) -> u32 {
+        self.actions
+            .iter()
+            .map(|action| action.number)
+            .max()
+            .map_or(1, |highest| highest.saturating_add(1))
+    }
+
+    pub fn has_pinned(&self, message: &MessageRef) -> bool {
+        self.pins.iter().any(|pin| &pin.message == message)
+    }
+
+    /// How long the problem lasted, or has lasted so far: from when it
+    /// started until it was resolved (or declined), else until `now`.
+    /// Never negative, even if `now` lags behind a recorded time.
+    pub fn open_for(&self, now: DateTime<Utc>) -> chrono::Duration {
+        let end = self.resolved_at.or(self.closed_at).unwrap_or(now);
+        (end - self.started_at).max(chrono::Duration::zero())
+    }
+
+    /// Whether the engine still owes this incident its own conversation.
+    pub fn needs_conversation(&self) -> bool {
+        !self.report_only && !self.is_final() && self.conversation.is_none()
+    }
+
+    pub fn id(&self) -> IncidentId {
+        self.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn summary(&self) -> Option<&str> {
+        self.summary.as_deref()
+    }
+
+    pub fn impact(&self) -> Option<&str> {
+        self.impact.as_deref()
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    pub fn is_private(&self) -> bool {
+        self.private
+    }
+
+    pub fn is_report_only(&self) -> bool {
+        self.report_only
+    }
+
+    pub fn reporter(&self) -> &UserRef {
+        &self.reporter
+    }
+
+    pub fn lead(&self) -> Option<&UserRef> {
+        self.lead.as_ref()
+    }
+
+    pub fn roles(&self) -> &BTreeMap<RoleName, UserRef> {
+        &self.roles
+    }
+
+    pub fn role(&self, role: &RoleName) -> Option<&UserRef> {
+        self.roles.get(role)
+    }
+
+    pub fn actions(&self) -> &[FollowUpAction] {
+        &self.actions
+    }
+
+    pub fn pins(&self) -> &[Pin] {
+        &self.pins
+    }
+
+    pub fn conversation(&self) -> Option<&ConversationRef> {
+        self.conversation.as_ref()
+    }
+
+    pub fn announcement(&self) -> Option<&MessageRef> {
+        self.announcement.as_ref()
+    }
+
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    pub fn declared_at(&self) -> DateTime<Utc> {
+        self.declared_at
+    }
+
+    pub fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.acknowledged_at
+    }
+
+    pub fn mitigated_at(&self) -> Option<DateTime<Utc>> {
+        self.mitigated_at
+    }
+
+    pub fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.resolved_at
+    }
+
+    pub fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.closed_at
+    }
+
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::event::Report;
+    use crate::incident::fixtures::{
+        declared, incident, lead, led_incident_in, message, moved, severity, t, user, ID,
+    };
+    use firebreak_adapters::ConversationRef;
+    use Status::*;
+
+    #[test]
+    fn a_declaration_starts_in_triage_unacknowledged() {
+        let incident =
+            Incident::from_declared(ID, &declared("Payments failing"), t(0)).expect("declared");
+        assert_eq!(incident.id(), ID);
+        assert_eq!(incident.title(), "Payments failing");
+        assert_eq!(incident.status(), Triage);
+        assert_eq!(incident.severity(), severity(2));
+        assert_eq!(incident.platform(), Platform::Memory);
+        assert_eq!(incident.reporter(), &user("rita"));
+        assert_eq!(incident.lead(), None);
+        assert!(!incident.is_private());
+        assert!(!incident.is_report_only());
+        assert_eq!(incident.started_at(), t(0));
+        assert_eq!(incident.declared_at(), t(0));
+        assert_eq!(incident.updated_at(), t(0));
+        assert_eq!(incident.acknowledged_at(), None);
+        assert_eq!(incident.mitigated_at(), None);
+        assert_eq!(incident.resolved_at(), None);
+        assert_eq!(incident.closed_at(), None);
+        assert_eq!(incident.version(), 1);
+        assert!(incident.needs_conversation());
+    }
+
+    #[test]
+    fn a_declaration_with_a_lead_is_acknowledged_at_once() {
+        let event = DomainEvent::Declared {
+            title: "Search is slow".into(),
+            severity: severity(3),
+            summary: Some("p99 at 4s".into()),
+            impact: Some("everyone searching".into()),
+            reporter: user("rita"),
+            lead: Some(user("ana")),
+            platform: Platform::Slack,
+            private: true,
+            report: None,
+        };
+        let incident = Incident::from_declared(ID, &event, t(5)).expect("declared");
+        assert_eq!(incident.lead(), Some(&user("ana")));
+        assert_eq!(incident.acknowledged_at(), Some(t(5)));
+        assert_eq!(incident.summary(), Some("p99 at 4s"));
+        assert_eq!(incident.impact(), Some("everyone searching"));
+        assert_eq!(incident.platform(), Platform::Slack);
+        assert!(incident.is_private());
+        assert_eq!(incident.status(), Triage);
+    }
+
+    #[test]
+    fn a_report_starts_resolved_with_its_own_times() {
+        let report = |resolved_at| DomainEvent::Declared {
+            title: "Yesterday's outage".into(),
+            severity: severity(1),
+            summary: None,
+            impact: None,
+            reporter: user("rita"),
+            lead: None,
+            platform: Platform::Api,
+            private: false,
+            report: Some(Report {
+                started_at: t(-120),
+                resolved_at,
+            }),
+        };
+
+        let with_end = Incident::from_declared(ID, &report(Some(t(-60))), t(0)).expect("declared");
+        assert!(with_end.is_report_only());
+        assert_eq!(with_end.status(), Resolved);
+        assert_eq!(with_end.started_at(), t(-120));
+        assert_eq!(with_end.declared_at(), t(0));
+        assert_eq!(with_end.acknowledged_at(), Some(t(-120)));
+        assert_eq!(with_end.mitigated_at(), Some(t(-60)));
+        assert_eq!(with_end.resolved_at(), Some(t(-60)));
+        assert_eq!(with_end.open_for(t(500)), chrono::Duration::minutes(60));
+        assert!(!with_end.needs_conversation());
+
+        let without_end = Incident::from_declared(ID, &report(None), t(0)).expect("declared");
+        assert_eq!(without_end.mitigated_at(), Some(t(0)));
+        assert_eq!(without_end.resolved_at(), Some(t(0)));
+    }
+
+    #[test]
+    fn only_a_declaration_creates_an_incident() {
+        assert_eq!(Incident::from_declared(ID, &lead("ana"), t(0)), None);
+    }
+
+    #[test]
+    fn replay_refuses_logs_that_do_not_start_with_one_declaration() {
+        let timed = |events: Vec<DomainEvent>| {
+            events
+                .into_iter()
+                .map(|event| (event, t(0)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(Incident::replay(ID, timed(vec![])), Err(ReplayError::Empty));
+        assert_eq!(
+            Incident::replay(ID, timed(vec![lead("ana"), declared("x")])),
+            Err(ReplayError::NotDeclaredFirst("lead_assigned"))
+        );
+        assert_eq!(
+            Incident::replay(ID, timed(vec![declared("x"), lead("ana"), declared("y")])),
+            Err(ReplayError::DeclaredTwice(3))
+        );
+        assert_eq!(
+            ReplayError::NotDeclaredFirst("lead_assigned").to_string(),
+            "the event log does not start with `declared` but with `lead_assigned`"
+        );
+    }
+
+    #[test]
+    fn replay_equals_applying_step_by_step() {
+        let log = vec![
+            (declared("Payments failing"), t(0)),
+            (lead("ana"), t(1)),
+            (moved(Triage, Investigating), t(2)),
+            (
+                DomainEvent::SeverityChanged {
+                    from: severity(2),
+                    to: severity(1),
+                },
+                t(3),
+            ),
+            (
+                DomainEvent::ActionAdded {
+                    number: 1,
+                    text: "add an alert".into(),
+                },
+                t(4),
+            ),
+            (moved(Investigating, Resolved), t(5)),
+        ];
+        let mut stepped = Incident::from_declared(ID, &log[0].0, log[0].1).expect("declared");
+        for (event, at) in &log[1..] {
+            stepped.apply(event, *at);
+        }
+        let replayed = Incident::replay(ID, log).expect("a valid log");
+        assert_eq!(replayed, stepped);
+        assert_eq!(replayed.version(), 6);
+        assert_eq!(replayed.updated_at(), t(5));
+    }
+
+    #[test]
+    fn every_event_counts_towards_the_version_and_the_update_time() {
+        let events = [
+            declared("second declaration, ignored"),
+            DomainEvent::SeverityChanged {
+                from: severity(2),
+                to: severity(3),
+            },
+            lead("ana"),
+            moved(Triage, Investigating),
+            DomainEvent::RoleAssigned {
+                role: role("comms"),
+                user: user("bo"),
+                previous: None,
+            },
+            DomainEvent::SummaryChanged {
+                summary: "s".into(),
+            },
+            DomainEvent::ImpactChanged { impact: "i".into() },
+            DomainEvent::ActionAdded {
+                number: 1,
+                text: "a".into(),
+            },
+            DomainEvent::Renamed {
+                from: "Payments failing".into(),
+                to: "Card payments failing".into(),
+            },
+            DomainEvent::NoteAdded { text: "n".into() },
+            DomainEvent::Pinned {
+                message: message("m1"),
+                text: "p".into(),
+                author: None,
+            },
+            DomainEvent::ConversationOpened {
+                conversation: ConversationRef::new(Platform::Memory, "c"),
+            },
+            DomainEvent::AnnouncementPosted {
+                message: message("headline"),
+            },
+            DomainEvent::EffectFailed {
+                effect: "post".into(),
+                error: "429".into(),
+            },
+        ];
+        let mut incident = incident([declared("Payments failing")]);
+        for (event, minute) in events.iter().zip(1..) {
+            incident.apply(event, t(minute));
+            assert_eq!(
+                incident.version(),
+                minute as u64 + 1,
+                "after {}",
+                event.kind()
+            );
+            assert_eq!(incident.updated_at(), t(minute), "after {}", event.kind());
+        }
+        assert_eq!(
+            incident.title(),
+            "Card payments failing",
+            "the second declaration changed nothing"
+        );
+    }
+
+    #[test]
+    fn each_event_changes_what_it_records() {
+        let mut incident = incident([declared("Payments failing")]);
+        let before = incident.clone();
+
+        incident.apply(
+            &DomainEvent::SeverityChanged {
+                from: severity(2),
+                to: severity(1),
+            },
+            t(1),
+        );
+        assert_eq!(incident.severity(), severity(1));
+
+        incident.apply(
+            &DomainEvent::RoleAssigned {
+                role: role("comms"),
+                user: user("bo"),
+                previous: None,
+            },
+            t(2),
+        );
+        incident.apply(
+            &DomainEvent::RoleAssigned {
+                role: role("comms"),
+                user: user("cy"),
+                previous: Some(user("bo")),
+            },
+            t(2),
+        );
+        assert_eq!(incident.role(&role("comms")), Some(&user("cy")));
+        assert_eq!(incident.roles().len(), 1);
+
+        incident.apply(
+            &DomainEvent::SummaryChanged {
+                summary: "cards declined".into(),
+            },
+            t(3),
+        );
+        incident.apply(
+            &DomainEvent::ImpactChanged {
+                impact: "all EU customers".into(),
+            },
+            t(3),
+        );
+        incident.apply(
+            &DomainEvent::Renamed {
+                from: "Payments failing".into(),
+                to: "Cards declined".into(),
+            },
+            t(3),
+        );
+        assert_eq!(incident.summary(), Some("cards declined"));
+        assert_eq!(incident.impact(), Some("all EU customers"));
+        assert_eq!(incident.title(), "Cards declined");
+
+        incident.apply(
+            &DomainEvent::ActionAdded {
+                number: 1,
+                text: "add an alert".into(),
+            },
+            t(4),
+        );
+        assert_eq!(
+            incident.actions(),
+            [FollowUpAction {
+                number: 1,
+                text: "add an alert".into(),
+                created_at: t(4)
+            }]
+        );
+        assert_eq!(incident.next_action_number(), 2);
+
+        let pinned = DomainEvent::Pinned {
+            message: message("m1"),
+            text: "it's the CDN".into(),
+            author: Some(user("bo")),
+        };
+        incident.apply(&pinned, t(5));
+        assert_eq!(
+            incident.pins(),
+            [Pin {
+                message: message("m1"),
+                text: "it's the CDN".into(),
+                author: Some(user("bo")),
+                at: t(5)
+            }]
+        );
+        assert!(incident.has_pinned(&message("m1")));
+        assert!(!incident.has_pinned(&message("m2")));
+
+        let conversation = ConversationRef::new(Platform::Memory, "inc-4");
+        incident.apply(
+            &DomainEvent::ConversationOpened {
+                conversation: conversation.clone(),
+            },
+            t(6),
+        );
+        assert_eq!(incident.conversation(), Some(&conversation));
+        assert!(!incident.needs_conversation());
+        incident.apply(
+            &DomainEvent::AnnouncementPosted {
+                message: message("headline"),
+            },
+            t(6),
+        );
+        assert_eq!(incident.announcement(), Some(&message("headline")));
+
+        // Timeline-only events leave the state as it was, apart from the
+        // bookkeeping every event does.
+        let quiet = incident.clone();
+        incident.apply(&DomainEvent::NoteAdded { text: "n".into() }, t(7));
+        incident.apply(
+            &DomainEvent::EffectFailed {
+                effect: "post".into(),
+                error: "timeout".into(),
+            },
+            t(7),
+        );
+        assert_eq!(incident.version(), quiet.version() + 2);
+        assert_eq!(incident.status(), quiet.status());
+        assert_eq!(incident.summary(), quiet.summary());
+        assert_ne!(before, incident);
+    }
+
+    #[test]
+    fn assigning_a_lead_acknowledges_once() {
+        let mut incident = incident([declared("Payments failing")]);
+        incident.apply(&lead("ana"), t(3));
+        incident.apply(
+            &DomainEvent::LeadAssigned {
+                lead: user("bo"),
+                previous: Some(user("ana")),
+            },
+            t(9),
+        );
+        assert_eq!(incident.lead(), Some(&user("bo")));
+        assert_eq!(incident.acknowledged_at(), Some(t(3)));
+    }
+
+    #[test]
+    fn status_milestones_are_stamped_as_the_incident_moves() {
+        let mut incident = incident([declared("Payments failing")]);
+        incident.apply(&moved(Triage, Investigating), t(2));
+        assert_eq!(
+            incident.acknowledged_at(),
+            Some(t(2)),
+            "leaving triage acknowledges"
+        );
+        incident.apply(&moved(Investigating, Mitigated), t(10));
+        assert_eq!(incident.mitigated_at(), Some(t(10)));
+        incident.apply(&moved(Mitigated, Resolved), t(30));
+        assert_eq!(incident.resolved_at(), Some(t(30)));
+        assert_eq!(
+            incident.mitigated_at(),
+            Some(t(10)),
+            "resolving keeps the mitigation time"
+        );
+        incident.apply(&moved(Resolved, Closed), t(40));
+        assert_eq!(incident.closed_at(), Some(t(40)));
+        assert!(incident.is_final());
+        assert!(!incident.needs_conversation());
+        assert_eq!(incident.acknowledged_at(), Some(t(2)));
+    }
+
+    #[test]
+    fn resolving_straight_away_also_mitigates() {
+        let mut incident = incident([declared("Payments failing")]);
+        incident.apply(&moved(Triage, Resolved), t(7));
+        assert_eq!(incident.acknowledged_at(), Some(t(7)));
+        assert_eq!(incident.mitigated_at(), Some(t(7)));
+        assert_eq!(incident.resolved_at(), Some(t(7)));
+    }
+
+    #[test]
+    fn declining_closes_it() {
+        let mut incident = incident([declared("False alarm")]);
+        incident.apply(&moved(Triage, Declined), t(3));
+        assert_eq!(incident.status(), Declined);
+        assert_eq!(incident.closed_at(), Some(t(3)));
+        assert!(incident.is_final());
+        assert_eq!(incident.open_for(t(100)), chrono::Duration::minutes(3));
+    }
+
+    #[test]
+    fn reopening_clears_mitigation_and_resolution() {
+        for from in [Mitigated, Resolved] {
+            let mut incident = led_incident_in(from);
+            let acknowledged = incident.acknowledged_at();
+            incident.apply(&moved(from, Investigating), t(50));
+            assert_eq!(incident.status(), Investigating);
+            assert_eq!(incident.mitigated_at(), None, "reopened from {from}");
+            assert_eq!(incident.resolved_at(), None, "reopened from {from}");
+            assert_eq!(
+                incident.acknowledged_at(),
+                acknowledged,
+                "reopened from {from}"
+            );
+            incident.apply(&moved(Investigating, Mitigated), t(60));
+            assert_eq!(
+                incident.mitigated_at(),
+                Some(t(60)),
+                "the new mitigation counts"
+            );
+        }
+    }
+
+    #[test]
+    fn open_for_runs_until_resolved_and_never_backwards() {
+        let mut incident = incident([declared("Payments failing")]);
+        assert_eq!(incident.open_for(t(65)), chrono::Duration::minutes(65));
+        assert_eq!(incident.open_for(t(-5)), chrono::Duration::zero());
+        incident.apply(&moved(Triage, Resolved), t(30));
+        assert_eq!(incident.open_for(t(65)), chrono::Duration::minutes(30));
+    }
+
+    #[test]
+    fn action_numbers_follow_the_highest() {
+        let mut incident = incident([declared("Payments failing")]);
+        assert_eq!(incident.next_action_number(), 1);
+        incident.apply(
+            &DomainEvent::ActionAdded {
+                number: 7,
+                text: "x".into(),
+            },
+            t(1),
+        );
+        incident.apply(
+            &DomainEvent::ActionAdded {
+                number: 3,
+                text: "y".into(),
+            },
+            t(2),
+        );
+        assert_eq!(incident.next_action_number(), 8);
+    }
+
+    fn role(name: &str) -> RoleName {
+        name.parse().expect("a valid role name")
+    }
+}

@@ -1,0 +1,188 @@
+//! What the engine says in chat: the headline in the announcement
+//! conversation, the brief in the incident conversation, and the notices
+//! that follow each change. Platform-neutral [`Message`]s; each adapter
+//! renders them in its own format.
+
+use crate::incident::{DomainEvent, Incident, Policy, Status};
+use firebreak_adapters::{Button, ButtonStyle, Message, RichText, UserRef};
+
+/// Button ids the engine understands when they come back pressed.
+pub mod actions {
+    /// "I'll lead": the presser becomes the lead.
+    pub const CLAIM_LEAD: &str = "incident.claim_lead";
+}
+
+/// Links the messages can point at; empty when not configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The incident's own web page.
+    pub page: Option<String>,
+    /// A link into the incident conversation.
+    pub conversation: Option<String>,
+}
+
+/// The headline: one message per incident in the announcement
+/// conversation, updated in place as the incident changes.
+pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message {
+    let mut message = Message::default().with_heading(format!(
+        "{} {}: {}",
+        status_marker(incident.status()),
+        incident.id(),
+        incident.title()
+    ));
+    if let Some(summary) = incident.summary() {
+        message = message.with_paragraph(RichText::plain(summary));
+    }
+    message = message
+        .with_field("Status", RichText::new().strong(incident.status().as_str()))
+        .with_field("Severity", RichText::plain(policy.severity_label(incident.severity())))
+        .with_field("Lead", user_or(incident.lead(), "nobody yet"))
+        .with_field("Reporter", RichText::new().mention(incident.reporter().clone()));
+    if let Some(impact) = incident.impact() {
+        message = message.with_field("Impact", RichText::plain(impact));
+    }
+    if let Some(url) = &links.conversation {
+        message = message.with_field("Conversation", RichText::new().link("join", url.clone()));
+    }
+    if let Some(url) = &links.page {
+        message = message.with_field("Incident page", RichText::new().link(incident.id().to_string(), url.clone()));
+    }
+    if incident.lead().is_none() && !incident.is_final() {
+        message = message.with_button(Button {
+            action_id: actions::CLAIM_LEAD.to_owned(),
+            label: "I'll lead".to_owned(),
+            value: incident.id().0.to_string(),
+            style: ButtonStyle::Primary,
+        });
+    }
+    message.with_context(RichText::plain(format!(
+        "Declared {} UTC",
+        incident.declared_at().format("%Y-%m-%d %H:%M")
+    )))
+}
+
+/// The first message in a new incident conversation: what this is and how
+/// to drive it.
+pub fn brief(incident: &Incident, policy: &Policy) -> Message {
+    let mut message = Message::default()
+        .with_heading(format!("{}: {}", incident.id(), incident.title()))
+        .with_paragraph(
+            RichText::plain("This conversation is for ")
+                .strong(incident.id().to_string())
+                .text(format!(", severity {}.", policy.severity_label(incident.severity()))),
+        );
+    message = match incident.lead() {
+        Some(lead) => message.with_paragraph(RichText::plain("Lead: ").mention(lead.clone())),
+        None => message.with_paragraph(
+            RichText::plain("Nobody leads yet: say ")
+                .code("lead")
+                .text(" to take it, or ")
+                .code("lead @someone")
+                .text(" to hand it over."),
+        ),
+    };
+    message.with_paragraph(RichText::plain("Say ").code("help").text(" for every command."))
+}
+
+/// The notice posted in the incident conversation after a change.
+pub fn change_notice(events: &[DomainEvent], actor: Option<&UserRef>, policy: &Policy) -> Option<Message> {
+    let lines: Vec<String> = events
+        .iter()
+        .filter(|event| is_worth_announcing(event))
+        .map(|event| event.describe(policy))
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let mut text = RichText::new();
+    if let Some(actor) = actor {
+        text = text.mention(actor.clone()).text(": ");
+    }
+    Some(Message::rich(text.text(lines.join("; "))))
+}
+
+/// A plain reply: an answer, a rejection or the help text.
+pub fn reply(text: impl Into<String>) -> Message {
+    Message::text(text)
+}
+
+/// Bookkeeping events are on the timeline but not worth a chat message.
+fn is_worth_announcing(event: &DomainEvent) -> bool {
+    !matches!(
+        event,
+        DomainEvent::ConversationOpened { .. } | DomainEvent::AnnouncementPosted { .. } | DomainEvent::EffectFailed { .. }
+    )
+}
+
+fn user_or(user: Option<&UserRef>, missing: &str) -> RichText {
+    match user {
+        Some(user) => RichText::new().mention(user.clone()),
+        None => RichText::plain(missing),
+    }
+}
+
+fn status_marker(status: Status) -> &'static str {
+    match status {
+        Status::Triage => "🟠",
+        Status::Investigating => "🔴",
+        Status::Mitigated => "🟡",
+        Status::Resolved => "🟢",
+        Status::Closed | Status::Declined => "⚪",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{IncidentId, Severity};
+    use chrono::{TimeZone, Utc};
+    use firebreak_adapters::Platform;
+
+    fn incident(lead: Option<UserRef>) -> Incident {
+        let declared = DomainEvent::Declared {
+            title: "Payments failing".into(),
+            severity: Severity::new(2).expect("valid severity"),
+            summary: Some("Card payments time out".into()),
+            impact: None,
+            reporter: UserRef::new(Platform::Memory, "bo").with_name("Bo"),
+            lead,
+            platform: Platform::Memory,
+            private: false,
+            report: None,
+        };
+        let at = Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).single().expect("valid time");
+        Incident::from_declared(IncidentId(7), &declared, at).expect("declared event")
+    }
+
+    #[test]
+    fn headline_shows_the_facts_and_offers_the_lead_while_nobody_leads() {
+        let links = Links {
+            page: Some("https://firebreak.test/incidents/7".into()),
+            conversation: None,
+        };
+        let message = headline(&incident(None), &Policy::default(), &links);
+        assert_eq!(
+            message.to_plain(),
+            "🟠 INC-7: Payments failing\nCard payments time out\nStatus: triage\nSeverity: 2 (major)\n\
+             Lead: nobody yet\nReporter: @Bo\nIncident page: INC-7\n[I'll lead]\nDeclared 2026-11-24 09:30 UTC"
+        );
+        assert_eq!(message.buttons[0].value, "7");
+    }
+
+    #[test]
+    fn headline_drops_the_lead_button_once_someone_leads() {
+        let ana = UserRef::new(Platform::Memory, "ana").with_name("Ana");
+        let message = headline(&incident(Some(ana)), &Policy::default(), &Links::default());
+        assert!(message.buttons.is_empty());
+        assert!(message.to_plain().contains("Lead: @Ana"));
+    }
+
+    #[test]
+    fn bookkeeping_events_make_no_notice() {
+        let events = [DomainEvent::EffectFailed {
+            effect: "post".into(),
+            error: "down".into(),
+        }];
+        assert_eq!(change_notice(&events, None, &Policy::default()), None);
+    }
+}

@@ -1,0 +1,9 @@
+//! sea-orm entities, one per table. They mirror the migrations and are
+//! private to the store: the rest of the engine sees domain types and the
+//! store's own read models.
+
+pub mod inbox;
+pub mod incident;
+pub mod incident_action;
+pub mod incident_event;
+pub mod incident_role;

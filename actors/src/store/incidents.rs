@@ -1,0 +1,245 @@
+//! Writing incidents: the declaration, appended events, and rebuilding
+//! an incident from its log.
+
+use super::entity::{inbox, incident, incident_action, incident_event, incident_role};
+use super::{Store, StoreError};
+use crate::incident::{DomainEvent, Incident, IncidentId, Status};
+use chrono::{DateTime, Utc};
+use firebreak_adapters::UserRef;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr, TransactionTrait,
+};
+
+/// An event as it is appended: what happened, who did it, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub event: DomainEvent,
+    pub actor: Option<UserRef>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    Appended,
+    /// The inbox row these events came from was already applied (a replay
+    /// after a crash): nothing was written.
+    AlreadyApplied,
+}
+
+impl Store {
+    /// Stores a new incident from its `Declared` event and returns its
+    /// state, with the id the database gave it; `None` when `origin`, the
+    /// inbox row it came from, was already applied.
+    pub async fn create_incident(
+        &self,
+        declared: &RecordedEvent,
+        origin: Option<i64>,
+    ) -> Result<Option<Incident>, StoreError> {
+        let txn = self.db.begin().await?;
+        if let Some(inbox_id) = origin {
+            if !claim_inbox_row(&txn, inbox_id, declared.at).await? {
+                return Ok(None);
+            }
+        }
+        // The id comes from the database, so the row goes in first with the
+        // state built under a placeholder id, then the real state is built.
+        let draft = Incident::from_declared(IncidentId(0), &declared.event, declared.at)
+            .ok_or_else(|| StoreError::Corrupt("create_incident needs a Declared event".into()))?;
+        let mut row = projection(&draft);
+        row.id = sea_orm::ActiveValue::NotSet;
+        let inserted = row.insert(&txn).await?;
+        let id = IncidentId(inserted.id);
+        let incident = Incident::from_declared(id, &declared.event, declared.at)
+            .ok_or_else(|| StoreError::Corrupt("create_incident needs a Declared event".into()))?;
+        insert_event(&txn, id, 1, declared).await?;
+        write_roles_and_actions(&txn, &incident).await?;
+        txn.commit().await?;
+        Ok(Some(incident))
+    }
+
+    /// Appends `events` (already applied to give `after`) and updates the
+    /// projection in one transaction. With `origin`, the inbox row the
+    /// events came from is marked processed in the same transaction, which
+    /// is what makes an inbox event apply exactly once.
+    pub async fn append(
+        &self,
+        after: &Incident,
+        events: &[RecordedEvent],
+        origin: Option<i64>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let txn = self.db.begin().await?;
+        if let Some(inbox_id) = origin {
+            let at = events.last().map(|event| event.at).unwrap_or_else(Utc::now);
+            if !claim_inbox_row(&txn, inbox_id, at).await? {
+                return Ok(AppendOutcome::AlreadyApplied);
+            }
+        }
+        let count = events.len() as u64;
+        let first_seq = after.version().saturating_sub(count) + 1;
+        for (offset, event) in events.iter().enumerate() {
+            insert_event(&txn, after.id(), first_seq + offset as u64, event).await?;
+        }
+        projection(after).update(&txn).await?;
+        write_roles_and_actions(&txn, after).await?;
+        txn.commit().await?;
+        Ok(AppendOutcome::Appended)
+    }
+
+    /// Rebuilds an incident by replaying its event log.
+    pub async fn load_incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+        let rows = incident_event::Entity::find()
+            .filter(incident_event::Column::IncidentId.eq(id.0))
+            .order_by_asc(incident_event::Column::Seq)
+            .all(&self.db)
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            events.push((decode_event(&row)?, row.occurred_at));
+        }
+        Incident::replay(id, events)
+            .map(Some)
+            .map_err(|error| StoreError::Corrupt(format!("{id}: {error}")))
+    }
+
+    /// Every incident that is not closed or declined, oldest first: what
+    /// the supervisor brings back to life at start-up.
+    pub async fn open_incident_ids(&self) -> Result<Vec<IncidentId>, StoreError> {
+        let ids: Vec<i64> = incident::Entity::find()
+            .select_only()
+            .column(incident::Column::Id)
+            .filter(incident::Column::Status.is_not_in([Status::Closed.as_str(), Status::Declined.as_str()]))
+            .order_by_asc(incident::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(ids.into_iter().map(IncidentId).collect())
+    }
+}
+
+pub(super) fn decode_event(row: &incident_event::Model) -> Result<DomainEvent, StoreError> {
+    serde_json::from_str(&row.payload).map_err(|error| {
+        StoreError::Corrupt(format!(
+            "event {} of INC-{} ({}): {error}",
+            row.seq, row.incident_id, row.kind
+        ))
+    })
+}
+
+/// Marks an inbox row processed if nobody has; false if it already was.
+async fn claim_inbox_row(txn: &DatabaseTransaction, inbox_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let result = inbox::Entity::update_many()
+        .col_expr(inbox::Column::ProcessedAt, Expr::value(at))
+        .filter(inbox::Column::Id.eq(inbox_id))
+        .filter(inbox::Column::ProcessedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+async fn insert_event(
+    txn: &DatabaseTransaction,
+    id: IncidentId,
+    seq: u64,
+    recorded: &RecordedEvent,
+) -> Result<(), StoreError> {
+    let payload =
+        serde_json::to_string(&recorded.event).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    let row = incident_event::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        incident_id: Set(id.0),
+        seq: Set(seq as i64),
+        kind: Set(recorded.event.kind().to_owned()),
+        payload: Set(payload),
+        actor_platform: Set(recorded.actor.as_ref().map(|user| user.platform.to_string())),
+        actor_id: Set(recorded.actor.as_ref().map(|user| user.id.clone())),
+        actor_name: Set(recorded.actor.as_ref().and_then(|user| user.name.clone())),
+        occurred_at: Set(recorded.at),
+    };
+    match incident_event::Entity::insert(row).exec(txn).await {
+        Ok(_) => Ok(()),
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(StoreError::Conflict(id.0))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Roles and actions are small; rewriting them keeps the projection an
+/// exact image of the state with no diffing logic to get wrong.
+async fn write_roles_and_actions(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), StoreError> {
+    let id = incident.id().0;
+    incident_role::Entity::delete_many()
+        .filter(incident_role::Column::IncidentId.eq(id))
+        .exec(txn)
+        .await?;
+    let roles: Vec<_> = incident
+        .roles()
+        .iter()
+        .map(|(role, user)| incident_role::ActiveModel {
+            incident_id: Set(id),
+            role: Set(role.to_string()),
+            user_platform: Set(user.platform.to_string()),
+            user_id: Set(user.id.clone()),
+            user_name: Set(user.name.clone()),
+        })
+        .collect();
+    if !roles.is_empty() {
+        incident_role::Entity::insert_many(roles).exec(txn).await?;
+    }
+    incident_action::Entity::delete_many()
+        .filter(incident_action::Column::IncidentId.eq(id))
+        .exec(txn)
+        .await?;
+    let actions: Vec<_> = incident
+        .actions()
+        .iter()
+        .map(|action| incident_action::ActiveModel {
+            incident_id: Set(id),
+            number: Set(action.number as i32),
+            text: Set(action.text.clone()),
+            created_at: Set(action.created_at),
+        })
+        .collect();
+    if !actions.is_empty() {
+        incident_action::Entity::insert_many(actions).exec(txn).await?;
+    }
+    Ok(())
+}
+
+fn projection(incident: &Incident) -> incident::ActiveModel {
+    let lead = incident.lead();
+    let announcement = incident.announcement();
+    incident::ActiveModel {
+        id: Set(incident.id().0),
+        title: Set(incident.title().to_owned()),
+        summary: Set(incident.summary().map(str::to_owned)),
+        impact: Set(incident.impact().map(str::to_owned)),
+        status: Set(incident.status().as_str().to_owned()),
+        severity: Set(i16::from(incident.severity().level())),
+        platform: Set(incident.platform().to_string()),
+        private: Set(incident.is_private()),
+        report_only: Set(incident.is_report_only()),
+        reporter_platform: Set(incident.reporter().platform.to_string()),
+        reporter_id: Set(incident.reporter().id.clone()),
+        reporter_name: Set(incident.reporter().name.clone()),
+        lead_platform: Set(lead.map(|user| user.platform.to_string())),
+        lead_id: Set(lead.map(|user| user.id.clone())),
+        lead_name: Set(lead.and_then(|user| user.name.clone())),
+        conversation_id: Set(incident.conversation().map(|conversation| conversation.id.clone())),
+        announcement_conversation_id: Set(announcement.map(|message| message.conversation.id.clone())),
+        announcement_message_id: Set(announcement.map(|message| message.id.clone())),
+        started_at: Set(incident.started_at()),
+        declared_at: Set(incident.declared_at()),
+        acknowledged_at: Set(incident.acknowledged_at()),
+        mitigated_at: Set(incident.mitigated_at()),
+        resolved_at: Set(incident.resolved_at()),
+        closed_at: Set(incident.closed_at()),
+        updated_at: Set(incident.updated_at()),
+        version: Set(incident.version() as i64),
+    }
+}

@@ -1,0 +1,69 @@
+//! Persistence: the sea-orm repository the actors and the admin API use.
+//!
+//! Writes happen only through [`Store::create_incident`] and
+//! [`Store::append`], which the incident's own actor calls: the events and
+//! the updated projection (incident row, roles, actions) go in one
+//! transaction. Reads rebuild an incident by replaying its events, because
+//! the event log is the truth; the projection exists for listing and
+//! filtering.
+
+mod entity;
+mod inbox;
+mod incidents;
+mod read;
+
+pub use inbox::{InboxInsert, InboxRow};
+pub use incidents::{AppendOutcome, RecordedEvent};
+pub use read::{ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Another writer appended to this incident first: the caller's state
+    /// is stale and must be reloaded.
+    #[error("incident {0} was changed by another writer")]
+    Conflict(i64),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Cheap to clone: the connection is a pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://file.db?mode=rwc` or `postgres://…`).
+    /// SQLite is switched to WAL so readers (the admin API) never block the
+    /// writers (the actors).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        if db.get_database_backend() == DatabaseBackend::Sqlite {
+            db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+                .await?;
+        }
+        Ok(Self { db })
+    }
+
+    pub fn from_connection(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,20 @@
+//! The schema, one migration per change. Migrations are never edited after
+//! they land; a change is a new file. The same migrations run on SQLite and
+//! PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_incidents;
+mod m20261124_000002_create_inbox;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_incidents::Migration),
+            Box::new(m20261124_000002_create_inbox::Migration),
+        ]
+    }
+}

@@ -1,0 +1,314 @@
+//! Settings: defaults < `firebreak.toml` < `FIREBREAK__SECTION__KEY`
+//! environment variables, with `DATABASE_URL` overriding the database.
+//! Loaded once at start-up and passed explicitly; nothing else reads the
+//! environment. Unknown keys are an error so a typo fails at start-up
+//! instead of being silently ignored.
+
+use firebreak_actors::incident::{Policy, RoleName, Severity};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub api: ApiSettings,
+    pub log: LogSettings,
+    pub web: WebSettings,
+    pub incident: IncidentSettings,
+    /// Per-severity settings, keyed `1` to `4` (`[severity.1]`).
+    pub severity: BTreeMap<String, SeveritySettings>,
+    pub memory: MemorySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub addr: SocketAddr,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://file.db?mode=rwc` (the default, in the working directory)
+    /// or `postgres://user@host/db`.
+    pub url: Secret,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("sqlite://firebreak.db?mode=rwc"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Bearer token for the admin API. Without one the server only
+    /// listens on loopback.
+    pub token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `firebreak=debug,sea_orm=warn`);
+    /// `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    /// Public base URL of this server, for links in chat messages.
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentSettings {
+    /// Severity of an incident declared without one.
+    pub default_severity: u8,
+    /// Roles besides the lead (`role comms @bo`).
+    pub roles: Vec<String>,
+    /// Reactions that put a message on the timeline.
+    pub pin_reactions: Vec<String>,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            default_severity: 3,
+            roles: vec!["comms".into(), "scribe".into(), "ops".into()],
+            pin_reactions: vec!["pushpin".into(), "📌".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeveritySettings {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemorySettings {
+    /// The in-process chat platform, for tests and the local demo.
+    pub enabled: bool,
+    /// Its announcement conversation.
+    pub announce: String,
+}
+
+impl Default for MemorySettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            announce: "announce".to_owned(),
+        }
+    }
+}
+
+/// A secret from configuration: never printed, compared in constant time.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time equality, so response timing says nothing about how
+    /// much of a guess was right.
+    pub fn matches(&self, candidate: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        // Lengths may leak; contents do not.
+        self.0.len() == candidate.len() && bool::from(self.0.as_bytes().ct_eq(candidate.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads `path` if it exists (`firebreak.toml` by default), then the
+    /// environment. `env` is the process environment in production and a
+    /// fixed map in tests.
+    pub fn load(path: &Path, env: BTreeMap<String, String>) -> Result<Self, SettingsError> {
+        let mut env = env;
+        let database_url = env.remove("DATABASE_URL");
+        let firebreak_env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("FIREBREAK__"))
+            .collect();
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml).required(false))
+            .add_source(
+                config::Environment::with_prefix("FIREBREAK")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("incident.roles")
+                    .with_list_parse_key("incident.pin_reactions")
+                    .source(Some(firebreak_env)),
+            );
+        if let Some(url) = database_url.filter(|url| !url.is_empty()) {
+            builder = builder.set_override("database.url", url)?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.policy()?;
+        Ok(settings)
+    }
+
+    /// The incident process as the domain sees it.
+    pub fn policy(&self) -> Result<Policy, SettingsError> {
+        let mut policy = Policy::default();
+        for (key, severity) in &self.severity {
+            let level = key
+                .parse::<i64>()
+                .ok()
+                .and_then(|level| Severity::new(level).ok())
+                .ok_or_else(|| SettingsError::Invalid(format!("[severity.{key}]: severities are 1 to 4")))?;
+            if let Some(name) = &severity.name {
+                if name.trim().is_empty() || name.contains(char::is_whitespace) || name.parse::<i64>().is_ok() {
+                    return Err(SettingsError::Invalid(format!(
+                        "[severity.{key}] name `{name}` must be one word and not a number"
+                    )));
+                }
+                policy.severity_names[usize::from(level.level() - 1)] = name.to_lowercase();
+            }
+        }
+        policy.roles = self
+            .incident
+            .roles
+            .iter()
+            .map(|role| {
+                role.parse::<RoleName>()
+                    .map_err(|error| SettingsError::Invalid(format!("incident.roles: {error}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(policy)
+    }
+
+    pub fn default_severity(&self) -> Result<Severity, SettingsError> {
+        Severity::new(i64::from(self.incident.default_severity))
+            .map_err(|error| SettingsError::Invalid(format!("incident.default_severity: {error}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn no_file() -> &'static Path {
+        Path::new("/nonexistent/firebreak.toml")
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let settings = Settings::load(no_file(), BTreeMap::new()).expect("defaults load");
+        assert_eq!(settings.server.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database.url.expose(), "sqlite://firebreak.db?mode=rwc");
+        assert!(settings.api.token.is_none());
+        assert_eq!(settings.policy().expect("valid").severity_names[0], "critical");
+    }
+
+    #[test]
+    fn environment_overrides_file_and_database_url_overrides_both() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "[server]\naddr = \"0.0.0.0:9000\"\n[severity.1]\nname = \"p1\"\n[incident]\nroles = [\"comms\"]\n",
+        )
+        .expect("write config");
+        let settings = Settings::load(
+            &path,
+            env(&[
+                ("FIREBREAK__SERVER__ADDR", "127.0.0.1:9100"),
+                ("FIREBREAK__API__TOKEN", "12345"),
+                ("FIREBREAK__LOG__FORMAT", "json"),
+                ("FIREBREAK__INCIDENT__ROLES", "comms,scribe"),
+                ("DATABASE_URL", "postgres://db/firebreak"),
+                ("UNRELATED", "ignored"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(settings.server.addr.to_string(), "127.0.0.1:9100");
+        assert!(settings.api.token.as_ref().is_some_and(|token| token.matches("12345")));
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert_eq!(settings.database.url.expose(), "postgres://db/firebreak");
+        let policy = settings.policy().expect("valid");
+        assert_eq!(policy.severity_names[0], "p1");
+        assert_eq!(policy.roles.len(), 2);
+    }
+
+    #[test]
+    fn typos_and_bad_values_fail_at_start_up() {
+        assert!(Settings::load(no_file(), env(&[("FIREBREAK__SERVER__ADRR", "x")])).is_err());
+        assert!(Settings::load(no_file(), env(&[("FIREBREAK__SEVERITY__7__NAME", "x")])).is_err());
+        assert!(Settings::load(no_file(), env(&[("FIREBREAK__INCIDENT__ROLES", "lead")])).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print_and_compare_exactly() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        assert!(secret.matches("hunter2"));
+        assert!(!secret.matches("hunter3"));
+        assert!(!secret.matches("hunter22"));
+    }
+}

@@ -1,0 +1,8 @@
+//! The `firebreak` binary's library: configuration, the actix-web server
+//! (platform webhooks, admin API, health, metrics) and the start-up wiring.
+//! Tests start the real application through [`startup::Application`].
+
+pub mod config;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

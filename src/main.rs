@@ -1,0 +1,46 @@
+//! `firebreak`: the incident-response bot.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use firebreak::config::Settings;
+use firebreak::startup::{connect_and_migrate, Application};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "firebreak", version, about = "Incident-response chat bot for Slack, Microsoft Teams and Matrix")]
+struct Cli {
+    /// Configuration file; missing is fine (defaults and environment apply).
+    #[arg(long, global = true, default_value = "firebreak.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database, then serve webhooks, the admin API and the engine.
+    Serve,
+    /// Bring the database schema up to date and exit.
+    Migrate,
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(&cli.config, std::env::vars().collect())?;
+    firebreak::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => {
+            if settings.api.token.is_none() {
+                tracing::warn!("no API token configured: the admin API is open to anyone on this machine");
+            }
+            let application = Application::build(settings).await?;
+            application.run_until_stopped().await.context("server failed")?;
+        }
+        Command::Migrate => {
+            connect_and_migrate(settings.database.url.expose()).await?;
+            tracing::info!("database is up to date");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,468 @@
+//! The admin API over incidents: list, show, timeline, declare, command.
+//! Reads come from the store; changes go to the incident's actor, the only
+//! writer.
+
+use super::auth::ApiCaller;
+use super::{errors::ApiError, AppState};
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use firebreak_actors::engine::{Declare, DeclareRequest, RunCommand};
+use firebreak_actors::incident::{IncidentId, Report, Severity, Status};
+use firebreak_actors::store::{IncidentFilter, IncidentRecord, TimelineRecord};
+use firebreak_adapters::{Platform, UserRef};
+use serde::{Deserialize, Serialize};
+
+const DEFAULT_PAGE: u64 = 50;
+const MAX_PAGE: u64 = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Comma-separated statuses.
+    status: Option<String>,
+    /// Comma-separated severities, by number or name.
+    severity: Option<String>,
+    platform: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    q: Option<String>,
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct UserDto {
+    platform: Platform,
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+impl From<&UserRef> for UserDto {
+    fn from(user: &UserRef) -> Self {
+        Self {
+            platform: user.platform,
+            id: user.id.clone(),
+            name: user.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct IncidentDto {
+    id: i64,
+    reference: String,
+    title: String,
+    summary: Option<String>,
+    impact: Option<String>,
+    status: String,
+    severity: i16,
+    severity_name: String,
+    platform: String,
+    private: bool,
+    report_only: bool,
+    reporter: UserDto,
+    lead: Option<UserDto>,
+    conversation_id: Option<String>,
+    started_at: DateTime<Utc>,
+    declared_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    mitigated_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RoleDto {
+    role: String,
+    user: UserDto,
+}
+
+#[derive(Debug, Serialize)]
+struct ActionDto {
+    number: i32,
+    text: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct IncidentDetailDto {
+    #[serde(flatten)]
+    incident: IncidentDto,
+    roles: Vec<RoleDto>,
+    actions: Vec<ActionDto>,
+}
+
+#[derive(Debug, Serialize)]
+struct TimelineEntryDto {
+    seq: i64,
+    at: DateTime<Utc>,
+    kind: &'static str,
+    text: String,
+    actor: Option<UserDto>,
+}
+
+/// `POST /api/v1/incidents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareBody {
+    title: String,
+    summary: Option<String>,
+    impact: Option<String>,
+    /// A number (`1`) or a severity name (`"critical"`).
+    severity: Option<serde_json::Value>,
+    /// Who leads: a user id on the incident's platform (`@ana` or `ana`).
+    lead: Option<String>,
+    /// Who declares it; `api` when not given.
+    reporter: Option<String>,
+    #[serde(default)]
+    private: bool,
+    platform: Option<String>,
+    /// Record an incident that already happened, with its times.
+    report: Option<ReportBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    started_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/incidents/{id}/commands`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandBody {
+    text: String,
+    /// Who is running it; `api` when not given.
+    user: Option<String>,
+}
+
+pub async fn list(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let policy = &state.core.policy;
+    let mut filter = IncidentFilter::default();
+    for status in split_list(query.status.as_deref()) {
+        filter
+            .statuses
+            .push(status.parse::<Status>().map_err(|error| ApiError::BadRequest(error.to_string()))?);
+    }
+    for severity in split_list(query.severity.as_deref()) {
+        filter.severities.push(
+            policy
+                .severity_by_name(severity)
+                .ok_or_else(|| ApiError::BadRequest(format!("`{severity}` is not a severity")))?,
+        );
+    }
+    if let Some(platform) = query.platform.as_deref().filter(|p| !p.is_empty()) {
+        filter.platform = Some(
+            platform
+                .parse()
+                .map_err(|error: firebreak_adapters::PlatformParseError| ApiError::BadRequest(error.to_string()))?,
+        );
+    }
+    filter.since = query.since.as_deref().map(|text| parse_time("since", text)).transpose()?;
+    filter.until = query.until.as_deref().map(|text| parse_time("until", text)).transpose()?;
+    filter.text = query.q;
+    filter.after = query
+        .cursor
+        .as_deref()
+        .filter(|cursor| !cursor.is_empty())
+        .map(|cursor| {
+            cursor
+                .parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("`{cursor}` is not a cursor from a previous page")))
+        })
+        .transpose()?;
+    let limit = match query.limit {
+        None => DEFAULT_PAGE,
+        Some(limit @ 1..=MAX_PAGE) => limit,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE}, not {other}")));
+        }
+    };
+    let page = state.core.store.list_incidents(&filter, limit).await?;
+    let incidents: Vec<IncidentDto> = page.items.iter().map(|record| incident_dto(&state, record)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "incidents": incidents,
+        "next_cursor": page.next.map(|id| id.to_string()),
+    })))
+}
+
+pub async fn show(_caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = incident_id(&path)?;
+    let record = find(&state, id).await?;
+    let roles = state.core.store.incident_roles(id).await?;
+    let actions = state.core.store.incident_actions(id).await?;
+    Ok(HttpResponse::Ok().json(IncidentDetailDto {
+        incident: incident_dto(&state, &record),
+        roles: roles
+            .iter()
+            .map(|role| RoleDto {
+                role: role.role.clone(),
+                user: UserDto::from(&role.user),
+            })
+            .collect(),
+        actions: actions
+            .into_iter()
+            .map(|action| ActionDto {
+                number: action.number,
+                text: action.text,
+                created_at: action.created_at,
+            })
+            .collect(),
+    }))
+}
+
+pub async fn timeline(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = incident_id(&path)?;
+    find(&state, id).await?;
+    let entries: Vec<TimelineEntryDto> = state
+        .core
+        .store
+        .timeline(id)
+        .await?
+        .iter()
+        .map(|record| timeline_entry(&state, record))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "incident": id.to_string(), "entries": entries })))
+}
+
+pub async fn declare(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<DeclareBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let platforms = &state.core.platforms;
+    let platform = match body.platform.as_deref() {
+        Some(name) => {
+            let platform: Platform = name
+                .parse()
+                .map_err(|error: firebreak_adapters::PlatformParseError| ApiError::Unprocessable(error.to_string()))?;
+            if platform != Platform::Api && platforms.get(platform).is_none() {
+                return Err(ApiError::Unprocessable(format!("platform {platform} is not configured")));
+            }
+            platform
+        }
+        None => platforms.default_platform().ok_or_else(|| {
+            ApiError::Unprocessable("several chat platforms are configured: say which with `platform`".to_owned())
+        })?,
+    };
+    let severity = body
+        .severity
+        .as_ref()
+        .map(|value| parse_severity(&state, value))
+        .transpose()?;
+    let lead = body
+        .lead
+        .as_deref()
+        .map(|lead| user_on(platform, lead))
+        .transpose()?;
+    let reporter = user_on(Platform::Api, body.reporter.as_deref().unwrap_or("api"))?;
+    let request = DeclareRequest {
+        title: body.title,
+        severity,
+        summary: non_empty(body.summary),
+        impact: non_empty(body.impact),
+        reporter,
+        lead,
+        platform,
+        private: body.private,
+        report: body.report.map(|report| Report {
+            started_at: report.started_at,
+            resolved_at: report.resolved_at,
+        }),
+    };
+    let declared = state
+        .supervisor
+        .send(Declare { request, origin: None })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(|error| match error {
+            // A declaration's problems are in the body.
+            firebreak_actors::engine::EngineError::Rejected(rejection) => ApiError::Unprocessable(rejection.to_string()),
+            other => other.into(),
+        })?
+        .ok_or_else(|| ApiError::Internal("declaration was not stored".to_owned()))?;
+    let record = find(&state, declared.id()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/incidents/{}", declared.id().0)))
+        .json(incident_dto(&state, &record)))
+}
+
+pub async fn command(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CommandBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = incident_id(&path)?;
+    let body = body.into_inner();
+    find(&state, id).await?;
+    let user = user_on(Platform::Api, body.user.as_deref().unwrap_or("api"))?;
+    let reply = state
+        .supervisor
+        .send(RunCommand {
+            incident: id,
+            text: body.text,
+            user,
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))??;
+    let record = find(&state, id).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "reply": reply.text,
+        "changes": reply.changes,
+        "incident": incident_dto(&state, &record),
+    })))
+}
+
+async fn find(state: &AppState, id: IncidentId) -> Result<IncidentRecord, ApiError> {
+    state
+        .core
+        .store
+        .get_incident(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))
+}
+
+fn incident_id(text: &str) -> Result<IncidentId, ApiError> {
+    text.parse::<IncidentId>()
+        .map_err(|error| ApiError::NotFound(error.to_string()))
+}
+
+fn parse_severity(state: &AppState, value: &serde_json::Value) -> Result<Severity, ApiError> {
+    let text = match value {
+        serde_json::Value::Number(number) => number.to_string(),
+        serde_json::Value::String(text) => text.clone(),
+        other => return Err(ApiError::Unprocessable(format!("severity must be a number or a name, not {other}"))),
+    };
+    state
+        .core
+        .policy
+        .severity_by_name(&text)
+        .ok_or_else(|| ApiError::Unprocessable(format!("`{text}` is not a severity (1 to 4 or a severity name)")))
+}
+
+/// A user named in an API body: `@ana` or `ana`, on the given platform.
+fn user_on(platform: Platform, text: &str) -> Result<UserRef, ApiError> {
+    let id = text.trim().trim_start_matches('@');
+    if id.is_empty() || id.len() > 255 || id.contains(char::is_whitespace) {
+        return Err(ApiError::Unprocessable(format!("`{text}` is not a user id")));
+    }
+    Ok(UserRef::new(platform, id))
+}
+
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+}
+
+fn split_list(text: Option<&str>) -> impl Iterator<Item = &str> {
+    text.unwrap_or_default().split(',').map(str::trim).filter(|part| !part.is_empty())
+}
+
+/// RFC 3339 (`2026-11-24T10:00:00Z`) or a date (`2026-11-24`, midnight UTC).
+fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc())
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an RFC 3339 time or a date, not `{text}`")))
+}
+
+fn user_dto(platform: Option<&str>, id: Option<&String>, name: Option<&String>) -> Option<UserDto> {
+    Some(UserDto {
+        platform: platform.and_then(|p| p.parse().ok()).unwrap_or(Platform::Api),
+        id: id?.clone(),
+        name: name.cloned(),
+    })
+}
+
+fn incident_dto(state: &AppState, record: &IncidentRecord) -> IncidentDto {
+    let severity_name = Severity::new(i64::from(record.severity))
+        .map(|severity| state.core.policy.severity_name(severity).to_owned())
+        .unwrap_or_default();
+    let id = IncidentId(record.id);
+    IncidentDto {
+        id: record.id,
+        reference: id.to_string(),
+        title: record.title.clone(),
+        summary: record.summary.clone(),
+        impact: record.impact.clone(),
+        status: record.status.clone(),
+        severity: record.severity,
+        severity_name,
+        platform: record.platform.clone(),
+        private: record.private,
+        report_only: record.report_only,
+        reporter: UserDto {
+            platform: record.reporter_platform.parse().unwrap_or(Platform::Api),
+            id: record.reporter_id.clone(),
+            name: record.reporter_name.clone(),
+        },
+        lead: user_dto(record.lead_platform.as_deref(), record.lead_id.as_ref(), record.lead_name.as_ref()),
+        conversation_id: record.conversation_id.clone(),
+        started_at: record.started_at,
+        declared_at: record.declared_at,
+        acknowledged_at: record.acknowledged_at,
+        mitigated_at: record.mitigated_at,
+        resolved_at: record.resolved_at,
+        closed_at: record.closed_at,
+        updated_at: record.updated_at,
+        url: state
+            .core
+            .web_base_url
+            .as_ref()
+            .map(|base| format!("{}/incidents/{id}", base.trim_end_matches('/'))),
+    }
+}
+
+fn timeline_entry(state: &AppState, record: &TimelineRecord) -> TimelineEntryDto {
+    TimelineEntryDto {
+        seq: record.seq,
+        at: record.occurred_at,
+        kind: record.event.kind(),
+        text: record.event.describe(&state.core.policy),
+        actor: record.actor.as_ref().map(UserDto::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_or_dates() {
+        assert_eq!(
+            parse_time("since", "2026-11-24").map(|t| t.to_rfc3339()).ok(),
+            Some("2026-11-24T00:00:00+00:00".to_owned())
+        );
+        assert_eq!(
+            parse_time("since", "2026-11-24T10:00:00+01:00").map(|t| t.to_rfc3339()).ok(),
+            Some("2026-11-24T09:00:00+00:00".to_owned())
+        );
+        assert!(parse_time("since", "yesterday").is_err());
+    }
+
+    #[test]
+    fn users_in_bodies_are_single_ids() {
+        assert_eq!(user_on(Platform::Memory, "@ana").map(|u| u.id).ok(), Some("ana".to_owned()));
+        assert!(user_on(Platform::Memory, "two words").is_err());
+        assert!(user_on(Platform::Memory, "@").is_err());
+    }
+}

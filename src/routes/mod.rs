@@ -1,0 +1,75 @@
+//! Every HTTP route, registered in one place.
+
+mod auth;
+mod errors;
+mod health;
+mod incidents;
+mod memory;
+mod metrics;
+
+pub use errors::ApiError;
+
+use crate::config::Secret;
+use actix::Addr;
+use actix_web::{error::JsonPayloadError, web, HttpRequest};
+use firebreak_actors::engine::{EngineCore, Supervisor};
+use firebreak_adapters::memory::MemoryAdapter;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What handlers share.
+pub struct AppState {
+    pub core: Arc<EngineCore>,
+    pub supervisor: Addr<Supervisor>,
+    /// Wakes the inbox worker after a webhook stored an event.
+    pub inbox_wake: Arc<Notify>,
+    pub api_token: Option<Secret>,
+    pub memory: Option<MemoryAdapter>,
+}
+
+/// Largest JSON body the API accepts.
+const MAX_JSON_BYTES: usize = 256 * 1024;
+
+pub fn register(config: &mut web::ServiceConfig) {
+    config
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_JSON_BYTES)
+                .error_handler(json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::BadRequest(format!("bad query string: {error}")).into()
+        }))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
+        .service(
+            web::scope("/api/v1")
+                .route("/incidents", web::get().to(incidents::list))
+                .route("/incidents", web::post().to(incidents::declare))
+                .route("/incidents/{id}", web::get().to(incidents::show))
+                .route("/incidents/{id}/timeline", web::get().to(incidents::timeline))
+                .route("/incidents/{id}/commands", web::post().to(incidents::command)),
+        )
+        .route("/memory/events", web::post().to(memory::inject))
+        .route("/memory/calls", web::get().to(memory::calls));
+}
+
+/// A body that is not the JSON we expect is the client's to fix: 422 with
+/// serde's reason (which names the field and position), 413 when too big.
+fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    match error {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            actix_web::error::InternalError::from_response(
+                "body too large",
+                actix_web::HttpResponse::PayloadTooLarge()
+                    .json(serde_json::json!({ "error": format!("body larger than {limit} bytes") })),
+            )
+            .into()
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::Unprocessable("expected Content-Type: application/json".to_owned()).into()
+        }
+        other => ApiError::Unprocessable(format!("invalid JSON body: {other}")).into(),
+    }
+}

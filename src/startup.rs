@@ -1,0 +1,127 @@
+//! Start-up: connect and migrate the database, start the engine, bind the
+//! HTTP server. `main` and the tests start the application the same way.
+
+use crate::config::Settings;
+use crate::routes::{self, AppState};
+use actix::{Actor, Addr};
+use actix_web::{dev::Server, web, App, HttpServer};
+use anyhow::Context as _;
+use firebreak_actors::engine::{EngineCore, InboxWorker, Platforms, Rehydrate, Supervisor};
+use firebreak_actors::metrics::EngineMetrics;
+use firebreak_actors::store::Store;
+use firebreak_adapters::memory::MemoryAdapter;
+use firebreak_adapters::{ConversationRef, Platform};
+use firebreak_migrations::{Migrator, MigratorTrait};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// A built application: bound, migrated, rehydrated, not yet serving.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    pub store: Store,
+    pub supervisor: Addr<Supervisor>,
+    /// The in-process chat platform, when enabled, for tests and demos.
+    pub memory: Option<MemoryAdapter>,
+}
+
+impl Application {
+    /// Must be called inside an actix system (`#[actix_web::main]`,
+    /// `#[actix_web::test]`).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let policy = settings.policy()?;
+        let default_severity = settings.default_severity()?;
+        let store = connect_and_migrate(settings.database.url.expose()).await?;
+
+        let mut platforms = Platforms::new();
+        let memory = settings.memory.enabled.then(MemoryAdapter::new);
+        if let Some(adapter) = &memory {
+            let announce = ConversationRef::new(Platform::Memory, settings.memory.announce.clone());
+            platforms = platforms.with(Arc::new(adapter.clone()), Some(announce));
+        }
+
+        let core = Arc::new(EngineCore {
+            store: store.clone(),
+            policy,
+            platforms,
+            metrics: Arc::new(EngineMetrics::default()),
+            web_base_url: settings.web.base_url.clone(),
+            default_severity,
+            pin_reactions: settings.incident.pin_reactions.clone(),
+            max_restarts: 3,
+        });
+        let supervisor = Supervisor::new(core.clone()).start();
+        let count = supervisor
+            .send(Rehydrate)
+            .await
+            .context("the supervisor stopped during start-up")??;
+        tracing::info!(open_incidents = count, "engine ready");
+
+        let inbox_wake = Arc::new(Notify::new());
+        let worker = InboxWorker::new(core.clone(), supervisor.clone(), inbox_wake.clone());
+        actix::spawn(worker.run());
+
+        let address = listen_address(&settings);
+        let listener = TcpListener::bind(address).with_context(|| format!("could not listen on {address}"))?;
+        let address = listener.local_addr()?;
+        let state = web::Data::new(AppState {
+            core,
+            supervisor: supervisor.clone(),
+            inbox_wake,
+            api_token: settings.api.token.clone(),
+            memory: memory.clone(),
+        });
+        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes::register))
+            .shutdown_timeout(10)
+            .listen(listener)?
+            .run();
+        tracing::info!(%address, "listening");
+        Ok(Self {
+            address,
+            server,
+            store,
+            supervisor,
+            memory,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops taking requests and lets
+    /// the ones in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects and brings the schema up to date.
+pub async fn connect_and_migrate(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await.context("could not connect to the database")?;
+    Migrator::up(store.connection(), None)
+        .await
+        .context("could not migrate the database")?;
+    Ok(store)
+}
+
+/// Without an API token the admin API is open, so it may only be reachable
+/// from this machine.
+fn listen_address(settings: &Settings) -> SocketAddr {
+    let configured = settings.server.addr;
+    if settings.api.token.is_some() || configured.ip().is_loopback() {
+        return configured;
+    }
+    let loopback = SocketAddr::from(([127, 0, 0, 1], configured.port()));
+    tracing::warn!(
+        %configured,
+        %loopback,
+        "no API token configured (FIREBREAK__API__TOKEN): listening on loopback only"
+    );
+    loopback
+}
