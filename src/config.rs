@@ -190,7 +190,11 @@ impl Settings {
             .filter(|(key, _)| key.starts_with("FIREBREAK__"))
             .collect();
         let mut builder = config::Config::builder()
-            .add_source(config::File::from(path).format(config::FileFormat::Toml).required(false))
+            .add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            )
             .add_source(
                 config::Environment::with_prefix("FIREBREAK")
                     .prefix_separator("__")
@@ -217,9 +221,14 @@ impl Settings {
                 .parse::<i64>()
                 .ok()
                 .and_then(|level| Severity::new(level).ok())
-                .ok_or_else(|| SettingsError::Invalid(format!("[severity.{key}]: severities are 1 to 4")))?;
+                .ok_or_else(|| {
+                    SettingsError::Invalid(format!("[severity.{key}]: severities are 1 to 4"))
+                })?;
             if let Some(name) = &severity.name {
-                if name.trim().is_empty() || name.contains(char::is_whitespace) || name.parse::<i64>().is_ok() {
+                if name.trim().is_empty()
+                    || name.contains(char::is_whitespace)
+                    || name.parse::<i64>().is_ok()
+                {
                     return Err(SettingsError::Invalid(format!(
                         "[severity.{key}] name `{name}` must be one word and not a number"
                     )));
@@ -250,7 +259,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn no_file() -> &'static Path {
@@ -261,9 +273,15 @@ mod tests {
     fn defaults_need_no_configuration() {
         let settings = Settings::load(no_file(), BTreeMap::new()).expect("defaults load");
         assert_eq!(settings.server.addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(settings.database.url.expose(), "sqlite://firebreak.db?mode=rwc");
+        assert_eq!(
+            settings.database.url.expose(),
+            "sqlite://firebreak.db?mode=rwc"
+        );
         assert!(settings.api.token.is_none());
-        assert_eq!(settings.policy().expect("valid").severity_names[0], "critical");
+        assert_eq!(
+            settings.policy().expect("valid").severity_names[0],
+            "critical"
+        );
     }
 
     #[test]
@@ -288,7 +306,11 @@ mod tests {
         )
         .expect("loads");
         assert_eq!(settings.server.addr.to_string(), "127.0.0.1:9100");
-        assert!(settings.api.token.as_ref().is_some_and(|token| token.matches("12345")));
+        assert!(settings
+            .api
+            .token
+            .as_ref()
+            .is_some_and(|token| token.matches("12345")));
         assert_eq!(settings.log.format, LogFormat::Json);
         assert_eq!(settings.database.url.expose(), "postgres://db/firebreak");
         let policy = settings.policy().expect("valid");

@@ -7,7 +7,11 @@ use firebreak::startup::{connect_and_migrate, Application};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "firebreak", version, about = "Incident-response chat bot for Slack, Microsoft Teams and Matrix")]
+#[command(
+    name = "firebreak",
+    version,
+    about = "Incident-response chat bot for Slack, Microsoft Teams and Matrix"
+)]
 struct Cli {
     /// Configuration file; missing is fine (defaults and environment apply).
     #[arg(long, global = true, default_value = "firebreak.toml")]
@@ -32,10 +36,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             if settings.api.token.is_none() {
-                tracing::warn!("no API token configured: the admin API is open to anyone on this machine");
+                tracing::warn!(
+                    "no API token configured: the admin API is open to anyone on this machine"
+                );
             }
             let application = Application::build(settings).await?;
-            application.run_until_stopped().await.context("server failed")?;
+            application
+                .run_until_stopped()
+                .await
+                .context("server failed")?;
         }
         Command::Migrate => {
             connect_and_migrate(settings.database.url.expose()).await?;

@@ -63,7 +63,8 @@ impl Application {
         actix::spawn(worker.run());
 
         let address = listen_address(&settings);
-        let listener = TcpListener::bind(address).with_context(|| format!("could not listen on {address}"))?;
+        let listener =
+            TcpListener::bind(address).with_context(|| format!("could not listen on {address}"))?;
         let address = listener.local_addr()?;
         let state = web::Data::new(AppState {
             core,
@@ -72,10 +73,14 @@ impl Application {
             api_token: settings.api.token.clone(),
             memory: memory.clone(),
         });
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes::register))
-            .shutdown_timeout(10)
-            .listen(listener)?
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::register)
+        })
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
         tracing::info!(%address, "listening");
         Ok(Self {
             address,
@@ -103,7 +108,9 @@ impl Application {
 
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(url).await.context("could not connect to the database")?;
+    let store = Store::connect(url)
+        .await
+        .context("could not connect to the database")?;
     Migrator::up(store.connection(), None)
         .await
         .context("could not migrate the database")?;

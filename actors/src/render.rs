@@ -35,9 +35,15 @@ pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message 
     }
     message = message
         .with_field("Status", RichText::new().strong(incident.status().as_str()))
-        .with_field("Severity", RichText::plain(policy.severity_label(incident.severity())))
+        .with_field(
+            "Severity",
+            RichText::plain(policy.severity_label(incident.severity())),
+        )
         .with_field("Lead", user_or(incident.lead(), "nobody yet"))
-        .with_field("Reporter", RichText::new().mention(incident.reporter().clone()));
+        .with_field(
+            "Reporter",
+            RichText::new().mention(incident.reporter().clone()),
+        );
     if let Some(impact) = incident.impact() {
         message = message.with_field("Impact", RichText::plain(impact));
     }
@@ -45,7 +51,10 @@ pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message 
         message = message.with_field("Conversation", RichText::new().link("join", url.clone()));
     }
     if let Some(url) = &links.page {
-        message = message.with_field("Incident page", RichText::new().link(incident.id().to_string(), url.clone()));
+        message = message.with_field(
+            "Incident page",
+            RichText::new().link(incident.id().to_string(), url.clone()),
+        );
     }
     if incident.lead().is_none() && !incident.is_final() {
         message = message.with_button(Button {
@@ -69,7 +78,10 @@ pub fn brief(incident: &Incident, policy: &Policy) -> Message {
         .with_paragraph(
             RichText::plain("This conversation is for ")
                 .strong(incident.id().to_string())
-                .text(format!(", severity {}.", policy.severity_label(incident.severity()))),
+                .text(format!(
+                    ", severity {}.",
+                    policy.severity_label(incident.severity())
+                )),
         );
     message = match incident.lead() {
         Some(lead) => message.with_paragraph(RichText::plain("Lead: ").mention(lead.clone())),
@@ -81,11 +93,19 @@ pub fn brief(incident: &Incident, policy: &Policy) -> Message {
                 .text(" to hand it over."),
         ),
     };
-    message.with_paragraph(RichText::plain("Say ").code("help").text(" for every command."))
+    message.with_paragraph(
+        RichText::plain("Say ")
+            .code("help")
+            .text(" for every command."),
+    )
 }
 
 /// The notice posted in the incident conversation after a change.
-pub fn change_notice(events: &[DomainEvent], actor: Option<&UserRef>, policy: &Policy) -> Option<Message> {
+pub fn change_notice(
+    events: &[DomainEvent],
+    actor: Option<&UserRef>,
+    policy: &Policy,
+) -> Option<Message> {
     let lines: Vec<String> = events
         .iter()
         .filter(|event| is_worth_announcing(event))
@@ -110,7 +130,9 @@ pub fn reply(text: impl Into<String>) -> Message {
 fn is_worth_announcing(event: &DomainEvent) -> bool {
     !matches!(
         event,
-        DomainEvent::ConversationOpened { .. } | DomainEvent::AnnouncementPosted { .. } | DomainEvent::EffectFailed { .. }
+        DomainEvent::ConversationOpened { .. }
+            | DomainEvent::AnnouncementPosted { .. }
+            | DomainEvent::EffectFailed { .. }
     )
 }
 
@@ -150,7 +172,10 @@ mod tests {
             private: false,
             report: None,
         };
-        let at = Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).single().expect("valid time");
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 24, 9, 30, 0)
+            .single()
+            .expect("valid time");
         Incident::from_declared(IncidentId(7), &declared, at).expect("declared event")
     }
 

@@ -37,7 +37,10 @@ pub enum AdapterError {
 impl AdapterError {
     /// Whether trying the same call again later might succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, AdapterError::RateLimited { .. } | AdapterError::Unavailable(_))
+        matches!(
+            self,
+            AdapterError::RateLimited { .. } | AdapterError::Unavailable(_)
+        )
     }
 }
 
@@ -61,7 +64,11 @@ pub trait ChatAdapter: Send + Sync + 'static {
     /// parser fix can be replayed over stored rows.
     fn decode(&self, payload: &str) -> AdapterResult<Vec<ChatEvent>>;
 
-    async fn post_message(&self, conversation: &ConversationRef, message: &Message) -> AdapterResult<MessageRef>;
+    async fn post_message(
+        &self,
+        conversation: &ConversationRef,
+        message: &Message,
+    ) -> AdapterResult<MessageRef>;
 
     async fn update_message(&self, message: &MessageRef, content: &Message) -> AdapterResult<()>;
 
@@ -69,7 +76,11 @@ pub trait ChatAdapter: Send + Sync + 'static {
 
     async fn invite(&self, conversation: &ConversationRef, users: &[UserRef]) -> AdapterResult<()>;
 
-    async fn rename_conversation(&self, conversation: &ConversationRef, name: &str) -> AdapterResult<()>;
+    async fn rename_conversation(
+        &self,
+        conversation: &ConversationRef,
+        name: &str,
+    ) -> AdapterResult<()>;
 
     async fn set_topic(&self, conversation: &ConversationRef, topic: &str) -> AdapterResult<()>;
 
@@ -77,7 +88,12 @@ pub trait ChatAdapter: Send + Sync + 'static {
 
     /// Opens a form for `user`. `trigger` is the short-lived handle some
     /// platforms require (Slack's `trigger_id` from the button press).
-    async fn open_form(&self, user: &UserRef, trigger: Option<&str>, form: &Form) -> AdapterResult<()>;
+    async fn open_form(
+        &self,
+        user: &UserRef,
+        trigger: Option<&str>,
+        form: &Form,
+    ) -> AdapterResult<()>;
 
     /// A link a browser can follow into the conversation, when the
     /// platform has one.

@@ -83,9 +83,8 @@ impl ChatEventKind {
             | ChatEventKind::Message { conversation, .. }
             | ChatEventKind::ButtonPressed { conversation, .. }
             | ChatEventKind::UserJoined { conversation, .. } => Some(conversation),
-            ChatEventKind::ReactionAdded { message, .. } | ChatEventKind::MessagePinned { message, .. } => {
-                Some(&message.conversation)
-            }
+            ChatEventKind::ReactionAdded { message, .. }
+            | ChatEventKind::MessagePinned { message, .. } => Some(&message.conversation),
             ChatEventKind::FormSubmitted { conversation, .. } => conversation.as_ref(),
         }
     }
@@ -115,7 +114,9 @@ mod tests {
         let event: ChatEvent = serde_json::from_str(json).expect("valid event");
         assert_eq!(event.event_id, "e1");
         match &event.kind {
-            ChatEventKind::Command { text, conversation, .. } => {
+            ChatEventKind::Command {
+                text, conversation, ..
+            } => {
                 assert_eq!(text, "severity 1");
                 assert_eq!(conversation.id, "C1");
             }

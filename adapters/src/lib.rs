@@ -15,5 +15,7 @@ mod refs;
 
 pub use adapter::{AdapterError, AdapterResult, ChatAdapter, NewConversation};
 pub use event::{ChatEvent, ChatEventKind};
-pub use message::{Button, ButtonStyle, Field, Form, FormInput, FormInputKind, Inline, Message, RichText};
+pub use message::{
+    Button, ButtonStyle, Field, Form, FormInput, FormInputKind, Inline, Message, RichText,
+};
 pub use refs::{ConversationRef, MessageRef, Platform, PlatformParseError, UserRef};

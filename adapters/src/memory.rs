@@ -96,8 +96,15 @@ impl MemoryAdapter {
     /// posted if it was never updated.
     pub fn current_content(&self, message: &MessageRef) -> Option<Message> {
         self.lock().calls.iter().rev().find_map(|call| match call {
-            Call::Update { message: updated, content } if updated == message => Some(content.clone()),
-            Call::Post { posted, message: content, .. } if posted == message => Some(content.clone()),
+            Call::Update {
+                message: updated,
+                content,
+            } if updated == message => Some(content.clone()),
+            Call::Post {
+                posted,
+                message: content,
+                ..
+            } if posted == message => Some(content.clone()),
             _ => None,
         })
     }
@@ -111,7 +118,9 @@ impl MemoryAdapter {
     fn lock(&self) -> MutexGuard<'_, Recorded> {
         // A panic while holding this lock can only come from a test that is
         // already failing; the record itself is still consistent.
-        self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.recorded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records a call, or answers with a queued failure. `make` builds the
@@ -135,8 +144,8 @@ impl ChatAdapter for MemoryAdapter {
     }
 
     fn decode(&self, payload: &str) -> AdapterResult<Vec<ChatEvent>> {
-        let value: serde_json::Value =
-            serde_json::from_str(payload).map_err(|error| AdapterError::Decode(error.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(payload)
+            .map_err(|error| AdapterError::Decode(error.to_string()))?;
         let events = if value.is_array() {
             serde_json::from_value::<Vec<ChatEvent>>(value)
         } else {
@@ -145,7 +154,11 @@ impl ChatAdapter for MemoryAdapter {
         events.map_err(|error| AdapterError::Decode(error.to_string()))
     }
 
-    async fn post_message(&self, conversation: &ConversationRef, message: &Message) -> AdapterResult<MessageRef> {
+    async fn post_message(
+        &self,
+        conversation: &ConversationRef,
+        message: &Message,
+    ) -> AdapterResult<MessageRef> {
         self.record(|id| {
             let posted = MessageRef::new(conversation.clone(), format!("m{id}"));
             let call = Call::Post {
@@ -188,7 +201,11 @@ impl ChatAdapter for MemoryAdapter {
         })
     }
 
-    async fn rename_conversation(&self, conversation: &ConversationRef, name: &str) -> AdapterResult<()> {
+    async fn rename_conversation(
+        &self,
+        conversation: &ConversationRef,
+        name: &str,
+    ) -> AdapterResult<()> {
         self.record(|_| {
             let call = Call::Rename {
                 conversation: conversation.clone(),
@@ -209,10 +226,22 @@ impl ChatAdapter for MemoryAdapter {
     }
 
     async fn pin(&self, message: &MessageRef) -> AdapterResult<()> {
-        self.record(|_| ((), Call::Pin { message: message.clone() }))
+        self.record(|_| {
+            (
+                (),
+                Call::Pin {
+                    message: message.clone(),
+                },
+            )
+        })
     }
 
-    async fn open_form(&self, user: &UserRef, _trigger: Option<&str>, form: &Form) -> AdapterResult<()> {
+    async fn open_form(
+        &self,
+        user: &UserRef,
+        _trigger: Option<&str>,
+        form: &Form,
+    ) -> AdapterResult<()> {
         self.record(|_| {
             let call = Call::OpenForm {
                 user: user.clone(),
@@ -248,7 +277,9 @@ mod tests {
             .expect("update succeeds");
         assert_eq!(adapter.posted_texts(&conversation()), vec!["first"]);
         assert_eq!(
-            adapter.current_content(&posted).map(|message| message.to_plain()),
+            adapter
+                .current_content(&posted)
+                .map(|message| message.to_plain()),
             Some("second".to_owned())
         );
         assert_eq!(adapter.calls().len(), 2);
@@ -258,9 +289,14 @@ mod tests {
     async fn queued_failures_are_answered_before_success() {
         let adapter = MemoryAdapter::new();
         adapter.fail_next(AdapterError::Unavailable("down".into()));
-        let first = adapter.post_message(&conversation(), &Message::text("x")).await;
+        let first = adapter
+            .post_message(&conversation(), &Message::text("x"))
+            .await;
         assert_eq!(first, Err(AdapterError::Unavailable("down".into())));
-        assert!(adapter.post_message(&conversation(), &Message::text("y")).await.is_ok());
+        assert!(adapter
+            .post_message(&conversation(), &Message::text("y"))
+            .await
+            .is_ok());
         assert_eq!(adapter.posted_texts(&conversation()), vec!["y"]);
     }
 
@@ -270,7 +306,15 @@ mod tests {
         let one = r#"{"platform":"memory","event_id":"e1","type":"user_joined",
             "conversation":{"platform":"memory","id":"C1"},"user":{"platform":"memory","id":"bo"}}"#;
         assert_eq!(adapter.decode(one).map(|events| events.len()), Ok(1));
-        assert_eq!(adapter.decode(&format!("[{one},{one}]")).map(|events| events.len()), Ok(2));
-        assert!(matches!(adapter.decode("{\"type\":\"nope\"}"), Err(AdapterError::Decode(_))));
+        assert_eq!(
+            adapter
+                .decode(&format!("[{one},{one}]"))
+                .map(|events| events.len()),
+            Ok(2)
+        );
+        assert!(matches!(
+            adapter.decode("{\"type\":\"nope\"}"),
+            Err(AdapterError::Decode(_))
+        ));
     }
 }

@@ -183,7 +183,11 @@ impl Message {
                 .iter()
                 .map(|field| format!("{}: {}", field.label, field.value.to_plain())),
         );
-        lines.extend(self.buttons.iter().map(|button| format!("[{}]", button.label)));
+        lines.extend(
+            self.buttons
+                .iter()
+                .map(|button| format!("[{}]", button.label)),
+        );
         if let Some(context) = &self.context {
             lines.push(context.to_plain());
         }

@@ -29,11 +29,23 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Incidents::Summary).text())
                     .col(ColumnDef::new(Incidents::Impact).text())
                     .col(ColumnDef::new(Incidents::Status).string_len(16).not_null())
-                    .col(ColumnDef::new(Incidents::Severity).small_integer().not_null())
-                    .col(ColumnDef::new(Incidents::Platform).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Incidents::Severity)
+                            .small_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Incidents::Platform)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Incidents::Private).boolean().not_null())
                     .col(ColumnDef::new(Incidents::ReportOnly).boolean().not_null())
-                    .col(ColumnDef::new(Incidents::ReporterPlatform).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Incidents::ReporterPlatform)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Incidents::ReporterId).text().not_null())
                     .col(ColumnDef::new(Incidents::ReporterName).text())
                     .col(ColumnDef::new(Incidents::LeadPlatform).string_len(16))
@@ -42,13 +54,25 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Incidents::ConversationId).text())
                     .col(ColumnDef::new(Incidents::AnnouncementConversationId).text())
                     .col(ColumnDef::new(Incidents::AnnouncementMessageId).text())
-                    .col(ColumnDef::new(Incidents::StartedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Incidents::DeclaredAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Incidents::StartedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Incidents::DeclaredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Incidents::AcknowledgedAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(Incidents::MitigatedAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(Incidents::ResolvedAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(Incidents::ClosedAt).timestamp_with_time_zone())
-                    .col(ColumnDef::new(Incidents::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Incidents::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Incidents::Version).big_integer().not_null())
                     .to_owned(),
             )
@@ -59,7 +83,13 @@ impl MigrationTrait for Migration {
             ("idx_incidents_conversation", Incidents::ConversationId),
         ] {
             manager
-                .create_index(Index::create().name(name).table(Incidents::Table).col(column).to_owned())
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(Incidents::Table)
+                        .col(column)
+                        .to_owned(),
+                )
                 .await?;
         }
 
@@ -74,9 +104,17 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(IncidentEvents::IncidentId).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(IncidentEvents::IncidentId)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(IncidentEvents::Seq).big_integer().not_null())
-                    .col(ColumnDef::new(IncidentEvents::Kind).string_len(48).not_null())
+                    .col(
+                        ColumnDef::new(IncidentEvents::Kind)
+                            .string_len(48)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(IncidentEvents::Payload).text().not_null())
                     .col(ColumnDef::new(IncidentEvents::ActorPlatform).string_len(16))
                     .col(ColumnDef::new(IncidentEvents::ActorId).text())
@@ -113,12 +151,28 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(IncidentRoles::Table)
-                    .col(ColumnDef::new(IncidentRoles::IncidentId).big_integer().not_null())
-                    .col(ColumnDef::new(IncidentRoles::Role).string_len(32).not_null())
-                    .col(ColumnDef::new(IncidentRoles::UserPlatform).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(IncidentRoles::IncidentId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IncidentRoles::Role)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IncidentRoles::UserPlatform)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(IncidentRoles::UserId).text().not_null())
                     .col(ColumnDef::new(IncidentRoles::UserName).text())
-                    .primary_key(Index::create().col(IncidentRoles::IncidentId).col(IncidentRoles::Role))
+                    .primary_key(
+                        Index::create()
+                            .col(IncidentRoles::IncidentId)
+                            .col(IncidentRoles::Role),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(IncidentRoles::Table, IncidentRoles::IncidentId)
@@ -133,7 +187,11 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(IncidentActions::Table)
-                    .col(ColumnDef::new(IncidentActions::IncidentId).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(IncidentActions::IncidentId)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(IncidentActions::Number).integer().not_null())
                     .col(ColumnDef::new(IncidentActions::Text).text().not_null())
                     .col(
@@ -164,7 +222,9 @@ impl MigrationTrait for Migration {
             IncidentEvents::Table.into_iden(),
             Incidents::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

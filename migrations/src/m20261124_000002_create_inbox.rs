@@ -29,9 +29,18 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Inbox::Platform).string_len(16).not_null())
                     .col(ColumnDef::new(Inbox::EventId).string_len(255).not_null())
                     .col(ColumnDef::new(Inbox::Payload).text().not_null())
-                    .col(ColumnDef::new(Inbox::ReceivedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Inbox::ReceivedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Inbox::ProcessedAt).timestamp_with_time_zone())
-                    .col(ColumnDef::new(Inbox::Attempts).integer().not_null().default(0))
+                    .col(
+                        ColumnDef::new(Inbox::Attempts)
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .col(ColumnDef::new(Inbox::LastError).text())
                     .to_owned(),
             )
@@ -60,7 +69,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Inbox::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Inbox::Table).to_owned())
+            .await
     }
 }
 

@@ -62,7 +62,9 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Database(_) => ApiError::Unavailable("the database is unavailable".to_owned()),
+            StoreError::Database(_) => {
+                ApiError::Unavailable("the database is unavailable".to_owned())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -74,7 +76,9 @@ impl From<EngineError> for ApiError {
             EngineError::Rejected(rejection) => ApiError::Conflict(rejection.to_string()),
             EngineError::Unparsable(parse) => ApiError::BadRequest(parse.to_string()),
             EngineError::NotFound(id) => ApiError::NotFound(format!("no incident {id}")),
-            EngineError::Unavailable(_) | EngineError::NotOwned(_) => ApiError::Unavailable(error.to_string()),
+            EngineError::Unavailable(_) | EngineError::NotOwned(_) => {
+                ApiError::Unavailable(error.to_string())
+            }
             EngineError::Store(store) => store.into(),
             EngineError::Mailbox(_) => ApiError::Internal(error.to_string()),
         }

@@ -150,9 +150,11 @@ pub async fn list(
     let policy = &state.core.policy;
     let mut filter = IncidentFilter::default();
     for status in split_list(query.status.as_deref()) {
-        filter
-            .statuses
-            .push(status.parse::<Status>().map_err(|error| ApiError::BadRequest(error.to_string()))?);
+        filter.statuses.push(
+            status
+                .parse::<Status>()
+                .map_err(|error| ApiError::BadRequest(error.to_string()))?,
+        );
     }
     for severity in split_list(query.severity.as_deref()) {
         filter.severities.push(
@@ -162,41 +164,57 @@ pub async fn list(
         );
     }
     if let Some(platform) = query.platform.as_deref().filter(|p| !p.is_empty()) {
-        filter.platform = Some(
-            platform
-                .parse()
-                .map_err(|error: firebreak_adapters::PlatformParseError| ApiError::BadRequest(error.to_string()))?,
-        );
+        filter.platform = Some(platform.parse().map_err(
+            |error: firebreak_adapters::PlatformParseError| ApiError::BadRequest(error.to_string()),
+        )?);
     }
-    filter.since = query.since.as_deref().map(|text| parse_time("since", text)).transpose()?;
-    filter.until = query.until.as_deref().map(|text| parse_time("until", text)).transpose()?;
+    filter.since = query
+        .since
+        .as_deref()
+        .map(|text| parse_time("since", text))
+        .transpose()?;
+    filter.until = query
+        .until
+        .as_deref()
+        .map(|text| parse_time("until", text))
+        .transpose()?;
     filter.text = query.q;
     filter.after = query
         .cursor
         .as_deref()
         .filter(|cursor| !cursor.is_empty())
         .map(|cursor| {
-            cursor
-                .parse::<i64>()
-                .map_err(|_| ApiError::BadRequest(format!("`{cursor}` is not a cursor from a previous page")))
+            cursor.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest(format!("`{cursor}` is not a cursor from a previous page"))
+            })
         })
         .transpose()?;
     let limit = match query.limit {
         None => DEFAULT_PAGE,
         Some(limit @ 1..=MAX_PAGE) => limit,
         Some(other) => {
-            return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE}, not {other}")));
+            return Err(ApiError::BadRequest(format!(
+                "limit must be 1 to {MAX_PAGE}, not {other}"
+            )));
         }
     };
     let page = state.core.store.list_incidents(&filter, limit).await?;
-    let incidents: Vec<IncidentDto> = page.items.iter().map(|record| incident_dto(&state, record)).collect();
+    let incidents: Vec<IncidentDto> = page
+        .items
+        .iter()
+        .map(|record| incident_dto(&state, record))
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "incidents": incidents,
         "next_cursor": page.next.map(|id| id.to_string()),
     })))
 }
 
-pub async fn show(_caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = incident_id(&path)?;
     let record = find(&state, id).await?;
     let roles = state.core.store.incident_roles(id).await?;
@@ -236,7 +254,8 @@ pub async fn timeline(
         .iter()
         .map(|record| timeline_entry(&state, record))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "incident": id.to_string(), "entries": entries })))
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "incident": id.to_string(), "entries": entries })))
 }
 
 pub async fn declare(
@@ -248,16 +267,22 @@ pub async fn declare(
     let platforms = &state.core.platforms;
     let platform = match body.platform.as_deref() {
         Some(name) => {
-            let platform: Platform = name
-                .parse()
-                .map_err(|error: firebreak_adapters::PlatformParseError| ApiError::Unprocessable(error.to_string()))?;
+            let platform: Platform =
+                name.parse()
+                    .map_err(|error: firebreak_adapters::PlatformParseError| {
+                        ApiError::Unprocessable(error.to_string())
+                    })?;
             if platform != Platform::Api && platforms.get(platform).is_none() {
-                return Err(ApiError::Unprocessable(format!("platform {platform} is not configured")));
+                return Err(ApiError::Unprocessable(format!(
+                    "platform {platform} is not configured"
+                )));
             }
             platform
         }
         None => platforms.default_platform().ok_or_else(|| {
-            ApiError::Unprocessable("several chat platforms are configured: say which with `platform`".to_owned())
+            ApiError::Unprocessable(
+                "several chat platforms are configured: say which with `platform`".to_owned(),
+            )
         })?,
     };
     let severity = body
@@ -287,12 +312,17 @@ pub async fn declare(
     };
     let declared = state
         .supervisor
-        .send(Declare { request, origin: None })
+        .send(Declare {
+            request,
+            origin: None,
+        })
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?
         .map_err(|error| match error {
             // A declaration's problems are in the body.
-            firebreak_actors::engine::EngineError::Rejected(rejection) => ApiError::Unprocessable(rejection.to_string()),
+            firebreak_actors::engine::EngineError::Rejected(rejection) => {
+                ApiError::Unprocessable(rejection.to_string())
+            }
             other => other.into(),
         })?
         .ok_or_else(|| ApiError::Internal("declaration was not stored".to_owned()))?;
@@ -347,30 +377,40 @@ fn parse_severity(state: &AppState, value: &serde_json::Value) -> Result<Severit
     let text = match value {
         serde_json::Value::Number(number) => number.to_string(),
         serde_json::Value::String(text) => text.clone(),
-        other => return Err(ApiError::Unprocessable(format!("severity must be a number or a name, not {other}"))),
+        other => {
+            return Err(ApiError::Unprocessable(format!(
+                "severity must be a number or a name, not {other}"
+            )))
+        }
     };
-    state
-        .core
-        .policy
-        .severity_by_name(&text)
-        .ok_or_else(|| ApiError::Unprocessable(format!("`{text}` is not a severity (1 to 4 or a severity name)")))
+    state.core.policy.severity_by_name(&text).ok_or_else(|| {
+        ApiError::Unprocessable(format!(
+            "`{text}` is not a severity (1 to 4 or a severity name)"
+        ))
+    })
 }
 
 /// A user named in an API body: `@ana` or `ana`, on the given platform.
 fn user_on(platform: Platform, text: &str) -> Result<UserRef, ApiError> {
     let id = text.trim().trim_start_matches('@');
     if id.is_empty() || id.len() > 255 || id.contains(char::is_whitespace) {
-        return Err(ApiError::Unprocessable(format!("`{text}` is not a user id")));
+        return Err(ApiError::Unprocessable(format!(
+            "`{text}` is not a user id"
+        )));
     }
     Ok(UserRef::new(platform, id))
 }
 
 fn non_empty(text: Option<String>) -> Option<String> {
-    text.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+    text.map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
 }
 
 fn split_list(text: Option<&str>) -> impl Iterator<Item = &str> {
-    text.unwrap_or_default().split(',').map(str::trim).filter(|part| !part.is_empty())
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
 }
 
 /// RFC 3339 (`2026-11-24T10:00:00Z`) or a date (`2026-11-24`, midnight UTC).
@@ -382,12 +422,18 @@ fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
         .ok()
         .and_then(|date| date.and_hms_opt(0, 0, 0))
         .map(|time| time.and_utc())
-        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an RFC 3339 time or a date, not `{text}`")))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{name} must be an RFC 3339 time or a date, not `{text}`"
+            ))
+        })
 }
 
 fn user_dto(platform: Option<&str>, id: Option<&String>, name: Option<&String>) -> Option<UserDto> {
     Some(UserDto {
-        platform: platform.and_then(|p| p.parse().ok()).unwrap_or(Platform::Api),
+        platform: platform
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(Platform::Api),
         id: id?.clone(),
         name: name.cloned(),
     })
@@ -415,7 +461,11 @@ fn incident_dto(state: &AppState, record: &IncidentRecord) -> IncidentDto {
             id: record.reporter_id.clone(),
             name: record.reporter_name.clone(),
         },
-        lead: user_dto(record.lead_platform.as_deref(), record.lead_id.as_ref(), record.lead_name.as_ref()),
+        lead: user_dto(
+            record.lead_platform.as_deref(),
+            record.lead_id.as_ref(),
+            record.lead_name.as_ref(),
+        ),
         conversation_id: record.conversation_id.clone(),
         started_at: record.started_at,
         declared_at: record.declared_at,
@@ -449,11 +499,15 @@ mod tests {
     #[test]
     fn times_are_rfc3339_or_dates() {
         assert_eq!(
-            parse_time("since", "2026-11-24").map(|t| t.to_rfc3339()).ok(),
+            parse_time("since", "2026-11-24")
+                .map(|t| t.to_rfc3339())
+                .ok(),
             Some("2026-11-24T00:00:00+00:00".to_owned())
         );
         assert_eq!(
-            parse_time("since", "2026-11-24T10:00:00+01:00").map(|t| t.to_rfc3339()).ok(),
+            parse_time("since", "2026-11-24T10:00:00+01:00")
+                .map(|t| t.to_rfc3339())
+                .ok(),
             Some("2026-11-24T09:00:00+00:00".to_owned())
         );
         assert!(parse_time("since", "yesterday").is_err());
@@ -461,7 +515,10 @@ mod tests {
 
     #[test]
     fn users_in_bodies_are_single_ids() {
-        assert_eq!(user_on(Platform::Memory, "@ana").map(|u| u.id).ok(), Some("ana".to_owned()));
+        assert_eq!(
+            user_on(Platform::Memory, "@ana").map(|u| u.id).ok(),
+            Some("ana".to_owned())
+        );
         assert!(user_on(Platform::Memory, "two words").is_err());
         assert!(user_on(Platform::Memory, "@").is_err());
     }

@@ -10,12 +10,17 @@ use chrono::Utc;
 use firebreak_actors::store::InboxInsert;
 use firebreak_adapters::{ChatAdapter, Platform};
 
-pub async fn inject(_caller: ApiCaller, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn inject(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let adapter = state
         .memory
         .as_ref()
         .ok_or_else(|| ApiError::NotFound("the memory platform is not enabled".to_owned()))?;
-    let payload = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".to_owned()))?;
+    let payload = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::BadRequest("body is not UTF-8".to_owned()))?;
     // Refuse what could never be processed, as a webhook verifies first.
     let events = adapter
         .decode(payload)
@@ -41,7 +46,10 @@ pub async fn inject(_caller: ApiCaller, state: web::Data<AppState>, body: web::B
     Ok(HttpResponse::Ok().json(serde_json::json!({ "inbox": status })))
 }
 
-pub async fn calls(_caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn calls(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let adapter = state
         .memory
         .as_ref()

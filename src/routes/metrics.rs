@@ -17,22 +17,60 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
 fn render(metrics: &EngineMetrics, counts: &[(String, i16, i64)], backlog: u64) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
-    let _ = writeln!(out, "# HELP firebreak_incidents Incidents by status and severity.");
+    let _ = writeln!(
+        out,
+        "# HELP firebreak_incidents Incidents by status and severity."
+    );
     let _ = writeln!(out, "# TYPE firebreak_incidents gauge");
     for (status, severity, count) in counts {
-        let _ = writeln!(out, "firebreak_incidents{{status=\"{status}\",severity=\"{severity}\"}} {count}");
+        let _ = writeln!(
+            out,
+            "firebreak_incidents{{status=\"{status}\",severity=\"{severity}\"}} {count}"
+        );
     }
     let counters = [
-        ("firebreak_events_appended_total", "Domain events appended to incident logs.", &metrics.events_appended),
-        ("firebreak_commands_accepted_total", "Commands that changed an incident.", &metrics.commands_accepted),
-        ("firebreak_commands_rejected_total", "Commands the incident's rules refused.", &metrics.commands_rejected),
-        ("firebreak_inbox_processed_total", "Inbound platform events processed.", &metrics.inbox_processed),
-        ("firebreak_inbox_failures_total", "Failed attempts at processing an inbound event.", &metrics.inbox_failures),
-        ("firebreak_effect_failures_total", "Chat calls that failed after retries.", &metrics.effect_failures),
-        ("firebreak_actor_restarts_total", "Incident actors restarted after a failure.", &metrics.actor_restarts),
+        (
+            "firebreak_events_appended_total",
+            "Domain events appended to incident logs.",
+            &metrics.events_appended,
+        ),
+        (
+            "firebreak_commands_accepted_total",
+            "Commands that changed an incident.",
+            &metrics.commands_accepted,
+        ),
+        (
+            "firebreak_commands_rejected_total",
+            "Commands the incident's rules refused.",
+            &metrics.commands_rejected,
+        ),
+        (
+            "firebreak_inbox_processed_total",
+            "Inbound platform events processed.",
+            &metrics.inbox_processed,
+        ),
+        (
+            "firebreak_inbox_failures_total",
+            "Failed attempts at processing an inbound event.",
+            &metrics.inbox_failures,
+        ),
+        (
+            "firebreak_effect_failures_total",
+            "Chat calls that failed after retries.",
+            &metrics.effect_failures,
+        ),
+        (
+            "firebreak_actor_restarts_total",
+            "Incident actors restarted after a failure.",
+            &metrics.actor_restarts,
+        ),
     ];
     for (name, help, counter) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", EngineMetrics::read(counter));
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            EngineMetrics::read(counter)
+        );
     }
     let _ = writeln!(
         out,
@@ -45,10 +83,17 @@ fn render(metrics: &EngineMetrics, counts: &[(String, i16, i64)], backlog: u64) 
     );
     let latency = metrics.command_latency();
     let name = "firebreak_command_duration_seconds";
-    let _ = writeln!(out, "# HELP {name} Time from a command's arrival at its incident to its events being stored.");
+    let _ = writeln!(
+        out,
+        "# HELP {name} Time from a command's arrival at its incident to its events being stored."
+    );
     let _ = writeln!(out, "# TYPE {name} histogram");
     for (bound, count) in &latency.cumulative {
-        let le = if bound.is_infinite() { "+Inf".to_owned() } else { bound.to_string() };
+        let le = if bound.is_infinite() {
+            "+Inf".to_owned()
+        } else {
+            bound.to_string()
+        };
         let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
     }
     let _ = writeln!(out, "{name}_sum {}", latency.sum_seconds);

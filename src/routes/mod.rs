@@ -48,8 +48,14 @@ pub fn register(config: &mut web::ServiceConfig) {
                 .route("/incidents", web::get().to(incidents::list))
                 .route("/incidents", web::post().to(incidents::declare))
                 .route("/incidents/{id}", web::get().to(incidents::show))
-                .route("/incidents/{id}/timeline", web::get().to(incidents::timeline))
-                .route("/incidents/{id}/commands", web::post().to(incidents::command)),
+                .route(
+                    "/incidents/{id}/timeline",
+                    web::get().to(incidents::timeline),
+                )
+                .route(
+                    "/incidents/{id}/commands",
+                    web::post().to(incidents::command),
+                ),
         )
         .route("/memory/events", web::post().to(memory::inject))
         .route("/memory/calls", web::get().to(memory::calls));
@@ -59,11 +65,13 @@ pub fn register(config: &mut web::ServiceConfig) {
 /// serde's reason (which names the field and position), 413 when too big.
 fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
     match error {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             actix_web::error::InternalError::from_response(
                 "body too large",
-                actix_web::HttpResponse::PayloadTooLarge()
-                    .json(serde_json::json!({ "error": format!("body larger than {limit} bytes") })),
+                actix_web::HttpResponse::PayloadTooLarge().json(
+                    serde_json::json!({ "error": format!("body larger than {limit} bytes") }),
+                ),
             )
             .into()
         }

@@ -29,8 +29,13 @@ impl Platforms {
         Self::default()
     }
 
-    pub fn with(mut self, adapter: Arc<dyn ChatAdapter>, announce: Option<ConversationRef>) -> Self {
-        self.endpoints.insert(adapter.platform(), PlatformEndpoint { adapter, announce });
+    pub fn with(
+        mut self,
+        adapter: Arc<dyn ChatAdapter>,
+        announce: Option<ConversationRef>,
+    ) -> Self {
+        self.endpoints
+            .insert(adapter.platform(), PlatformEndpoint { adapter, announce });
         self
     }
 
@@ -39,7 +44,9 @@ impl Platforms {
     }
 
     pub fn adapter(&self, platform: Platform) -> Option<&Arc<dyn ChatAdapter>> {
-        self.endpoints.get(&platform).map(|endpoint| &endpoint.adapter)
+        self.endpoints
+            .get(&platform)
+            .map(|endpoint| &endpoint.adapter)
     }
 
     /// The platform to use when a caller names none: the only configured

@@ -32,7 +32,11 @@ pub struct InboxWorker {
 
 impl InboxWorker {
     pub fn new(core: SharedCore, supervisor: Addr<Supervisor>, wake: Arc<Notify>) -> Self {
-        Self { core, supervisor, wake }
+        Self {
+            core,
+            supervisor,
+            wake,
+        }
     }
 
     /// Runs until the process stops. Call from inside the actix system.
@@ -44,7 +48,8 @@ impl InboxWorker {
                     backoff = Duration::from_millis(100);
                     // Woken by each webhook; the timeout is a safety net
                     // for rows written by another process.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
                 }
                 Ok(_) => backoff = Duration::from_millis(100),
                 Err(error) => {
@@ -70,10 +75,16 @@ impl InboxWorker {
         }
         let mut finished = 0;
         let mut transient = None;
-        for (row, outcome) in rows.iter().zip(futures_util::future::join_all(dispatched).await) {
+        for (row, outcome) in rows
+            .iter()
+            .zip(futures_util::future::join_all(dispatched).await)
+        {
             match outcome {
                 Ok(()) => {
-                    self.core.store.inbox_mark_processed(row.id, Utc::now()).await?;
+                    self.core
+                        .store
+                        .inbox_mark_processed(row.id, Utc::now())
+                        .await?;
                     EngineMetrics::add(&self.core.metrics.inbox_processed, 1);
                     finished += 1;
                 }
@@ -82,7 +93,10 @@ impl InboxWorker {
                     let give_up = !failure.retry || row.attempts + 1 >= MAX_ATTEMPTS;
                     tracing::warn!(inbox = row.id, platform = %row.platform, error = %failure.reason, give_up, "inbox row failed");
                     let give_up_at = give_up.then(Utc::now);
-                    self.core.store.inbox_record_failure(row.id, &failure.reason, give_up_at).await?;
+                    self.core
+                        .store
+                        .inbox_record_failure(row.id, &failure.reason, give_up_at)
+                        .await?;
                     if give_up {
                         finished += 1;
                     } else {
@@ -93,12 +107,17 @@ impl InboxWorker {
         }
         match transient {
             // Nothing moved: let `run` back off instead of spinning.
-            Some(reason) if finished == 0 => Err(EngineError::Store(crate::store::StoreError::Corrupt(reason))),
+            Some(reason) if finished == 0 => Err(EngineError::Store(
+                crate::store::StoreError::Corrupt(reason),
+            )),
             _ => Ok(finished),
         }
     }
 
-    fn dispatch(&self, row: &InboxRow) -> impl std::future::Future<Output = Result<(), RowFailure>> + 'static {
+    fn dispatch(
+        &self,
+        row: &InboxRow,
+    ) -> impl std::future::Future<Output = Result<(), RowFailure>> + 'static {
         let decoded = self.decode(row);
         let supervisor = self.supervisor.clone();
         let row_id = row.id;
@@ -139,14 +158,21 @@ impl InboxWorker {
     }
 
     fn decode(&self, row: &InboxRow) -> Result<Vec<firebreak_adapters::ChatEvent>, RowFailure> {
-        let platform: Platform = row.platform.parse().map_err(|error: firebreak_adapters::PlatformParseError| RowFailure {
-            retry: false,
-            reason: error.to_string(),
-        })?;
-        let adapter = self.core.platforms.adapter(platform).ok_or_else(|| RowFailure {
-            retry: false,
-            reason: format!("no {platform} adapter is configured"),
-        })?;
+        let platform: Platform =
+            row.platform
+                .parse()
+                .map_err(|error: firebreak_adapters::PlatformParseError| RowFailure {
+                    retry: false,
+                    reason: error.to_string(),
+                })?;
+        let adapter = self
+            .core
+            .platforms
+            .adapter(platform)
+            .ok_or_else(|| RowFailure {
+                retry: false,
+                reason: format!("no {platform} adapter is configured"),
+            })?;
         adapter.decode(&row.payload).map_err(|error| RowFailure {
             retry: false,
             reason: error.to_string(),

@@ -8,7 +8,10 @@ use super::run::{self, SharedCore};
 use super::supervisor::{ActorStopped, BindConversation, Supervisor};
 use super::EngineError;
 use crate::incident::Incident;
-use actix::{Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, WrapFuture};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler,
+    WrapFuture,
+};
 use std::future::Future;
 use tracing::Instrument;
 
@@ -20,7 +23,12 @@ pub struct IncidentActor {
 }
 
 impl IncidentActor {
-    pub(super) fn new(core: SharedCore, incident: Incident, supervisor: Addr<Supervisor>, generation: u64) -> Self {
+    pub(super) fn new(
+        core: SharedCore,
+        incident: Incident,
+        supervisor: Addr<Supervisor>,
+        generation: u64,
+    ) -> Self {
         Self {
             core,
             incident,

@@ -20,7 +20,8 @@ pub use self::core::{EngineCore, PlatformEndpoint, Platforms};
 pub use inbox_worker::InboxWorker;
 pub use incident_actor::IncidentActor;
 pub use messages::{
-    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand, Snapshot, Source, Welcome,
+    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
+    Snapshot, Source, Welcome,
 };
 pub use supervisor::{IsReady, Rehydrate, Supervisor, DECLARE_FORM};
 
@@ -52,6 +53,9 @@ pub enum EngineError {
 impl EngineError {
     /// Whether trying again later could succeed (the inbox keeps the row).
     pub fn is_transient(&self) -> bool {
-        matches!(self, EngineError::Store(_) | EngineError::Mailbox(_) | EngineError::NotOwned(_))
+        matches!(
+            self,
+            EngineError::Store(_) | EngineError::Mailbox(_) | EngineError::NotOwned(_)
+        )
     }
 }

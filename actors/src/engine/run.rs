@@ -28,7 +28,7 @@ pub(super) async fn execute_text(
     let request = match parse_request(text, incident.platform(), &core.policy) {
         Ok(request) => request,
         Err(error) => {
-            answer_in_chat(core, incident, source, &format!("{error}\nSay `help` for every command.")).await;
+            answer_in_chat(core, incident, source, &error.to_string()).await;
             return Err(error.into());
         }
     };
@@ -133,7 +133,10 @@ pub(super) async fn commit(
 /// its conversation and its headline if it has not got them yet. Run when
 /// an actor starts, so a crash between storing an incident and creating
 /// its conversation is repaired by the restart.
-pub(super) async fn reconcile(core: &EngineCore, incident: &mut Incident) -> Result<(), EngineError> {
+pub(super) async fn reconcile(
+    core: &EngineCore,
+    incident: &mut Incident,
+) -> Result<(), EngineError> {
     let Some(endpoint) = core.platforms.get(incident.platform()).cloned() else {
         return Ok(());
     };
@@ -160,7 +163,9 @@ pub(super) async fn reconcile(core: &EngineCore, incident: &mut Incident) -> Res
                     }
                 }
             }
-            Err(error) => record_failure(core, incident, "create the incident conversation", &error).await?,
+            Err(error) => {
+                record_failure(core, incident, "create the incident conversation", &error).await?
+            }
         }
     }
     if incident.announcement().is_none() && !incident.is_final() {
@@ -168,7 +173,14 @@ pub(super) async fn reconcile(core: &EngineCore, incident: &mut Incident) -> Res
             let headline = render::headline(incident, &core.policy, &core.links(incident));
             match adapter.post_message(announce, &headline).await {
                 Ok(message) => {
-                    commit(core, incident, &[DomainEvent::AnnouncementPosted { message }], None, None).await?;
+                    commit(
+                        core,
+                        incident,
+                        &[DomainEvent::AnnouncementPosted { message }],
+                        None,
+                        None,
+                    )
+                    .await?;
                 }
                 Err(error) => record_failure(core, incident, "post the headline", &error).await?,
             }
@@ -179,7 +191,12 @@ pub(super) async fn reconcile(core: &EngineCore, incident: &mut Incident) -> Res
 
 /// Carries out what accepted events mean on the chat platform. A call that
 /// still fails after the adapter's retries is recorded on the timeline.
-pub(super) async fn carry_out(core: &EngineCore, incident: &mut Incident, events: &[DomainEvent], actor: Option<&UserRef>) {
+pub(super) async fn carry_out(
+    core: &EngineCore,
+    incident: &mut Incident,
+    events: &[DomainEvent],
+    actor: Option<&UserRef>,
+) {
     let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
         return;
     };
@@ -193,13 +210,20 @@ pub(super) async fn carry_out(core: &EngineCore, incident: &mut Incident, events
                         .rename_conversation(&conversation, &conversation_name(incident))
                         .await,
                 ),
-                DomainEvent::SummaryChanged { .. } => {
-                    ("set the topic", adapter.set_topic(&conversation, &topic(incident)).await)
-                }
-                DomainEvent::LeadAssigned { lead: user, .. } | DomainEvent::RoleAssigned { user, .. }
+                DomainEvent::SummaryChanged { .. } => (
+                    "set the topic",
+                    adapter.set_topic(&conversation, &topic(incident)).await,
+                ),
+                DomainEvent::LeadAssigned { lead: user, .. }
+                | DomainEvent::RoleAssigned { user, .. }
                     if user.platform == conversation.platform =>
                 {
-                    ("invite", adapter.invite(&conversation, std::slice::from_ref(user)).await)
+                    (
+                        "invite",
+                        adapter
+                            .invite(&conversation, std::slice::from_ref(user))
+                            .await,
+                    )
                 }
                 _ => continue,
             };
@@ -234,16 +258,23 @@ pub(super) async fn welcome(core: &EngineCore, incident: &mut Incident, user: &U
     let mut message = render::brief(incident, &core.policy);
     message.paragraphs.insert(
         0,
-        firebreak_adapters::RichText::plain("Welcome, ").mention(user.clone()).text("."),
+        firebreak_adapters::RichText::plain("Welcome, ")
+            .mention(user.clone())
+            .text("."),
     );
     if let Err(error) = adapter.post_message(&conversation, &message).await {
-        if let Err(record_error) = record_failure(core, incident, "post the welcome", &error).await {
+        if let Err(record_error) = record_failure(core, incident, "post the welcome", &error).await
+        {
             tracing::error!(incident = %incident.id(), %record_error, "could not record an effect failure");
         }
     }
 }
 
-async fn update_headline(core: &EngineCore, adapter: &dyn ChatAdapter, incident: &Incident) -> Result<(), AdapterError> {
+async fn update_headline(
+    core: &EngineCore,
+    adapter: &dyn ChatAdapter,
+    incident: &Incident,
+) -> Result<(), AdapterError> {
     let Some(announcement) = incident.announcement() else {
         return Ok(());
     };
@@ -260,7 +291,10 @@ async fn answer_in_chat(core: &EngineCore, incident: &Incident, source: &Source,
     let Some(adapter) = core.platforms.adapter(conversation.platform) else {
         return;
     };
-    if let Err(error) = adapter.post_message(conversation, &Message::text(text)).await {
+    if let Err(error) = adapter
+        .post_message(conversation, &Message::text(text))
+        .await
+    {
         tracing::warn!(incident = %incident.id(), %error, "could not answer in chat");
     }
 }
@@ -277,7 +311,9 @@ async fn record_failure(
         effect: effect.to_owned(),
         error: error.to_string(),
     };
-    commit(core, incident, &[event], None, None).await.map(|_| ())
+    commit(core, incident, &[event], None, None)
+        .await
+        .map(|_| ())
 }
 
 /// `inc-42-payments-failing`: lower-case, dashes, short enough for every
@@ -325,7 +361,11 @@ mod tests {
             private: false,
             report: None,
         };
-        let incident = Incident::from_declared(IncidentId(42), &declared, Utc::now()).expect("declared");
-        assert_eq!(conversation_name(&incident), "inc-42-payments-eu-cards-failing-again");
+        let incident =
+            Incident::from_declared(IncidentId(42), &declared, Utc::now()).expect("declared");
+        assert_eq!(
+            conversation_name(&incident),
+            "inc-42-payments-eu-cards-failing-again"
+        );
     }
 }

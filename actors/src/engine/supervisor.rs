@@ -8,7 +8,8 @@
 
 use super::incident_actor::IncidentActor;
 use super::messages::{
-    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand, Source, Welcome,
+    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
+    Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -19,11 +20,13 @@ use crate::metrics::EngineMetrics;
 use crate::render;
 use crate::store::RecordedEvent;
 use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message, ResponseActFuture,
-    WrapFuture,
+    Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message,
+    ResponseActFuture, WrapFuture,
 };
 use chrono::Utc;
-use firebreak_adapters::{ChatEvent, ChatEventKind, ConversationRef, Message as ChatMessage, UserRef};
+use firebreak_adapters::{
+    ChatEvent, ChatEventKind, ConversationRef, Message as ChatMessage, UserRef,
+};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -76,7 +79,8 @@ impl Supervisor {
         }
         self.next_generation += 1;
         let generation = self.next_generation;
-        let actor = IncidentActor::new(self.core.clone(), incident, ctx.address(), generation).start();
+        let actor =
+            IncidentActor::new(self.core.clone(), incident, ctx.address(), generation).start();
         self.live.insert(
             id,
             LiveActor {
@@ -102,7 +106,11 @@ impl Supervisor {
     /// store first if it is not running (an incident closed earlier, or one
     /// whose actor stopped). The message is enqueued before this returns
     /// when the actor is live.
-    fn deliver<M>(&mut self, id: IncidentId, message: M) -> ResponseActFuture<Self, Result<Reply, EngineError>>
+    fn deliver<M>(
+        &mut self,
+        id: IncidentId,
+        message: M,
+    ) -> ResponseActFuture<Self, Result<Reply, EngineError>>
     where
         M: actix::Message<Result = Result<Reply, EngineError>> + Send + 'static,
         IncidentActor: Handler<M>,
@@ -150,10 +158,17 @@ impl Supervisor {
         }
         let store = self.core.store.clone();
         let conversation = conversation.clone();
-        Box::pin(async move { Ok(store.incident_by_conversation(&conversation).await?) }.into_actor(self))
+        Box::pin(
+            async move { Ok(store.incident_by_conversation(&conversation).await?) }
+                .into_actor(self),
+        )
     }
 
-    fn declare(&mut self, request: DeclareRequest, origin: Option<i64>) -> ResponseActFuture<Self, Result<Option<Incident>, EngineError>> {
+    fn declare(
+        &mut self,
+        request: DeclareRequest,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Option<Incident>, EngineError>> {
         let core = self.core.clone();
         Box::pin(
             async move {
@@ -200,13 +215,19 @@ impl Supervisor {
         Box::pin(declared.then(move |result, supervisor, _ctx| {
             async move {
                 let answer = match &result {
-                    Ok(Some(incident)) => format!("Declared {}: {}", incident.id(), incident.title()),
+                    Ok(Some(incident)) => {
+                        format!("Declared {}: {}", incident.id(), incident.title())
+                    }
                     Ok(None) => return Ok(Handled::Applied),
                     Err(EngineError::Rejected(rejection)) => rejection.to_string(),
-                    Err(_) => "Could not declare the incident just now; it will be retried.".to_owned(),
+                    Err(_) => {
+                        "Could not declare the incident just now; it will be retried.".to_owned()
+                    }
                 };
                 // The headline already tells the announcement conversation.
-                if let Some(conversation) = conversation.filter(|c| !core.platforms.is_announce(c) || result.is_err()) {
+                if let Some(conversation) =
+                    conversation.filter(|c| !core.platforms.is_announce(c) || result.is_err())
+                {
                     say(&core, &conversation, &answer).await;
                 }
                 match result {
@@ -219,18 +240,31 @@ impl Supervisor {
         }))
     }
 
-    fn route(&mut self, event: ChatEvent, origin: Option<i64>) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+    fn route(
+        &mut self,
+        event: ChatEvent,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
         let Some(conversation) = event.kind.conversation().cloned() else {
             return match event.kind {
                 ChatEventKind::FormSubmitted {
-                    form_id, values, user, ..
+                    form_id,
+                    values,
+                    user,
+                    ..
                 } if form_id == DECLARE_FORM => self.declare_from_form(values, user, None, origin),
                 _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
             };
         };
         // A button on the headline names its incident; it lives in the
         // announcement conversation, not the incident's own.
-        if let ChatEventKind::ButtonPressed { action_id, value, user, .. } = &event.kind {
+        if let ChatEventKind::ButtonPressed {
+            action_id,
+            value,
+            user,
+            ..
+        } = &event.kind
+        {
             if action_id == render::actions::CLAIM_LEAD {
                 let Ok(id) = value.parse::<IncidentId>() else {
                     return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
@@ -247,11 +281,13 @@ impl Supervisor {
         if let Some(id) = self.routes.get(&conversation).copied() {
             return self.route_to_incident(id, event, conversation, origin);
         }
-        Box::pin(self.find_incident(&conversation).then(move |found, supervisor, _ctx| match found {
-            Ok(Some(id)) => supervisor.route_to_incident(id, event, conversation, origin),
-            Ok(None) => supervisor.route_outside_incidents(event, conversation, origin),
-            Err(error) => Box::pin(actix::fut::ready(Err(error))),
-        }))
+        Box::pin(self.find_incident(&conversation).then(
+            move |found, supervisor, _ctx| match found {
+                Ok(Some(id)) => supervisor.route_to_incident(id, event, conversation, origin),
+                Ok(None) => supervisor.route_outside_incidents(event, conversation, origin),
+                Err(error) => Box::pin(actix::fut::ready(Err(error))),
+            },
+        ))
     }
 
     fn route_to_incident(
@@ -277,7 +313,7 @@ impl Supervisor {
                 message,
                 reaction,
                 text,
-            } if self.core.pin_reactions.iter().any(|pin| *pin == reaction) => self.deliver(
+            } if self.core.pin_reactions.contains(&reaction) => self.deliver(
                 id,
                 ApplyCommand {
                     command: Command::Pin {
@@ -290,7 +326,11 @@ impl Supervisor {
                     origin,
                 },
             ),
-            ChatEventKind::MessagePinned { user, message, text } => self.deliver(
+            ChatEventKind::MessagePinned {
+                user,
+                message,
+                text,
+            } => self.deliver(
                 id,
                 ApplyCommand {
                     command: Command::Pin {
@@ -336,7 +376,7 @@ impl Supervisor {
                     other => {
                         let answer = match other {
                             Ok(Request::Help) => crate::incident::help_text(&self.core.policy),
-                            Err(error) => format!("{error}\nSay `help` for every command."),
+                            Err(error) => error.to_string(),
                             Ok(_) => "This conversation is not an incident. Say `declare <title>` to declare one."
                                 .to_owned(),
                         };
@@ -352,8 +392,13 @@ impl Supervisor {
                 }
             }
             ChatEventKind::FormSubmitted {
-                form_id, values, user, ..
-            } if form_id == DECLARE_FORM => self.declare_from_form(values, user, Some(conversation), origin),
+                form_id,
+                values,
+                user,
+                ..
+            } if form_id == DECLARE_FORM => {
+                self.declare_from_form(values, user, Some(conversation), origin)
+            }
             _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
         }
     }
@@ -365,7 +410,12 @@ impl Supervisor {
         conversation: Option<ConversationRef>,
         origin: Option<i64>,
     ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
-        let field = |key: &str| values.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let field = |key: &str| {
+            values
+                .get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let request = DeclareRequest {
             title: field("title").unwrap_or_default(),
             severity: field("severity").and_then(|text| self.core.policy.severity_by_name(&text)),
@@ -383,7 +433,10 @@ impl Supervisor {
     fn restart(&mut self, id: IncidentId, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let history = self.restarts.entry(id).or_default();
-        while history.front().is_some_and(|at| now.duration_since(*at) > EngineCore::RESTART_WINDOW) {
+        while history
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > EngineCore::RESTART_WINDOW)
+        {
             history.pop_front();
         }
         if history.len() >= self.core.max_restarts {
@@ -407,7 +460,11 @@ impl Supervisor {
     }
 }
 
-fn handled(result: Result<Reply, EngineError>, _: &mut Supervisor, _: &mut Context<Supervisor>) -> Result<Handled, EngineError> {
+fn handled(
+    result: Result<Reply, EngineError>,
+    _: &mut Supervisor,
+    _: &mut Context<Supervisor>,
+) -> Result<Handled, EngineError> {
     match result {
         Ok(reply) if reply.changes > 0 => Ok(Handled::Applied),
         Ok(_) => Ok(Handled::Answered),
@@ -421,7 +478,10 @@ async fn say(core: &EngineCore, conversation: &ConversationRef, text: &str) {
     let Some(adapter) = core.platforms.adapter(conversation.platform) else {
         return;
     };
-    if let Err(error) = adapter.post_message(conversation, &ChatMessage::text(text)).await {
+    if let Err(error) = adapter
+        .post_message(conversation, &ChatMessage::text(text))
+        .await
+    {
         tracing::warn!(platform = %conversation.platform, %error, "could not answer in chat");
     }
 }
@@ -451,18 +511,22 @@ impl Handler<Rehydrate> for Supervisor {
             }
             Ok::<_, EngineError>(incidents)
         };
-        AtomicResponse::new(Box::pin(load.into_actor(self).map(|loaded, supervisor, ctx| {
-            let incidents = loaded?;
-            let count = incidents.len();
-            for incident in incidents {
-                if supervisor.owns(incident.id()) && !supervisor.live.contains_key(&incident.id()) {
-                    supervisor.spawn(incident, ctx);
+        AtomicResponse::new(Box::pin(load.into_actor(self).map(
+            |loaded, supervisor, ctx| {
+                let incidents = loaded?;
+                let count = incidents.len();
+                for incident in incidents {
+                    if supervisor.owns(incident.id())
+                        && !supervisor.live.contains_key(&incident.id())
+                    {
+                        supervisor.spawn(incident, ctx);
+                    }
                 }
-            }
-            supervisor.rehydrated = true;
-            tracing::info!(count, "rehydrated open incidents");
-            Ok(count)
-        })))
+                supervisor.rehydrated = true;
+                tracing::info!(count, "rehydrated open incidents");
+                Ok(count)
+            },
+        )))
     }
 }
 
@@ -526,14 +590,21 @@ impl Handler<ActorStopped> for Supervisor {
     fn handle(&mut self, message: ActorStopped, ctx: &mut Self::Context) {
         // A newer actor may already run for this incident; only forget
         // the one that stopped.
-        if self.live.get(&message.incident).is_some_and(|live| live.generation == message.generation) {
+        if self
+            .live
+            .get(&message.incident)
+            .is_some_and(|live| live.generation == message.generation)
+        {
             self.live.remove(&message.incident);
         }
         self.core
             .metrics
             .live_incidents
             .store(self.live.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        if !message.is_final && self.owns(message.incident) && !self.live.contains_key(&message.incident) {
+        if !message.is_final
+            && self.owns(message.incident)
+            && !self.live.contains_key(&message.incident)
+        {
             self.restart(message.incident, ctx);
         }
     }

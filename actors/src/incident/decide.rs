@@ -711,9 +711,13 @@ mod tests {
                 author: None,
             },
         ]);
+        let closed = led_incident_in(Closed);
+        let declined = led_incident_in(Declined);
+        let resolved = led_incident_in(Resolved);
+        let unled = incident([declared("Payments failing"), moved(Triage, Investigating)]);
         let cases: Vec<(&Incident, Command, &str)> = vec![
-            (&led_incident_in(Closed), Command::Note("late".into()), "INC-4 is closed; nothing can change any more."),
-            (&led_incident_in(Declined), Command::Reopen, "INC-4 is declined; nothing can change any more."),
+            (&closed, Command::Note("late".into()), "INC-4 is closed; nothing can change any more."),
+            (&declined, Command::Reopen, "INC-4 is declined; nothing can change any more."),
             (&busy, Command::Lead(Some(user("ana"))), "ana already leads INC-4."),
             (&busy, Command::Severity(severity(2)), "INC-4 is already severity 2 (major)."),
             (&busy, Command::Status(Investigating), "INC-4's status is already investigating."),
@@ -723,12 +727,12 @@ mod tests {
                 "INC-4 can't move from investigating to triage; from investigating it can move to mitigated, resolved or closed.",
             ),
             (
-                &led_incident_in(Resolved),
+                &resolved,
                 Command::Status(Mitigated),
                 "INC-4 can't move from resolved to mitigated; from resolved it can move to investigating or closed.",
             ),
             (
-                &incident([declared("Payments failing"), moved(Triage, Investigating)]),
+                &unled,
                 Command::Close,
                 "INC-4 has no lead: assign one with `lead @someone` before closing.",
             ),
@@ -855,7 +859,7 @@ mod tests {
         };
         let cases: Vec<(&str, Option<Report>, Result<(), &str>)> = vec![
             ("Payments failing", None, Ok(())),
-            (&"é"[..], None, Ok(())),
+            ("é", None, Ok(())),
             ("  ", None, Err("The title can't be empty.")),
             ("Yesterday", Some(report(t(-60), Some(t(-30)))), Ok(())),
             ("Yesterday", Some(report(t(-60), None)), Ok(())),

@@ -196,3 +196,212 @@ fn was(previous: Option<&UserRef>) -> String {
         .map(|previous| format!(" (was {})", previous.display()))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::fixtures::{declared, message, severity, t, user};
+    use firebreak_adapters::ConversationRef;
+
+    fn role(name: &str) -> RoleName {
+        name.parse().expect("a valid role name")
+    }
+
+    #[test]
+    fn every_event_reads_as_a_timeline_line() {
+        let reported = DomainEvent::Declared {
+            title: "Outage".into(),
+            severity: severity(1),
+            summary: None,
+            impact: None,
+            reporter: user("rita"),
+            lead: Some(user("ana").with_name("Ana")),
+            platform: Platform::Api,
+            private: false,
+            report: Some(Report {
+                started_at: t(-60),
+                resolved_at: None,
+            }),
+        };
+        let cases: Vec<(DomainEvent, &str)> = vec![
+            (
+                declared("Payments failing"),
+                "Declared: Payments failing (severity 2 (major))",
+            ),
+            (
+                reported,
+                "Reported after the fact: Outage (severity 1 (critical)), led by Ana",
+            ),
+            (
+                DomainEvent::SeverityChanged {
+                    from: severity(2),
+                    to: severity(1),
+                },
+                "Severity changed from 2 (major) to 1 (critical)",
+            ),
+            (
+                DomainEvent::LeadAssigned {
+                    lead: user("ana"),
+                    previous: None,
+                },
+                "Lead set to ana",
+            ),
+            (
+                DomainEvent::LeadAssigned {
+                    lead: user("bo"),
+                    previous: Some(user("ana")),
+                },
+                "Lead set to bo (was ana)",
+            ),
+            (
+                DomainEvent::StatusChanged {
+                    from: Status::Triage,
+                    to: Status::Investigating,
+                },
+                "Status changed from triage to investigating",
+            ),
+            (
+                DomainEvent::StatusChanged {
+                    from: Status::Resolved,
+                    to: Status::Investigating,
+                },
+                "Status changed from resolved to investigating (reopened)",
+            ),
+            (
+                DomainEvent::RoleAssigned {
+                    role: role("comms"),
+                    user: user("bo"),
+                    previous: None,
+                },
+                "Role comms given to bo",
+            ),
+            (
+                DomainEvent::RoleAssigned {
+                    role: role("comms"),
+                    user: user("cy"),
+                    previous: Some(user("bo")),
+                },
+                "Role comms given to cy (was bo)",
+            ),
+            (
+                DomainEvent::SummaryChanged {
+                    summary: "Cards declined".into(),
+                },
+                "Summary: Cards declined",
+            ),
+            (
+                DomainEvent::ImpactChanged {
+                    impact: "EU customers".into(),
+                },
+                "Impact: EU customers",
+            ),
+            (
+                DomainEvent::ActionAdded {
+                    number: 1,
+                    text: "Add an alert".into(),
+                },
+                "Action 1 added: Add an alert",
+            ),
+            (
+                DomainEvent::Renamed {
+                    from: "Payments failing".into(),
+                    to: "Cards declined".into(),
+                },
+                "Renamed from “Payments failing” to “Cards declined”",
+            ),
+            (
+                DomainEvent::NoteAdded {
+                    text: "Rolled back".into(),
+                },
+                "Note: Rolled back",
+            ),
+            (
+                DomainEvent::Pinned {
+                    message: message("m1"),
+                    text: "It's DNS".into(),
+                    author: None,
+                },
+                "Pinned: It's DNS",
+            ),
+            (
+                DomainEvent::Pinned {
+                    message: message("m1"),
+                    text: "It's DNS".into(),
+                    author: Some(user("bo")),
+                },
+                "Pinned from bo: It's DNS",
+            ),
+            (
+                DomainEvent::ConversationOpened {
+                    conversation: ConversationRef::new(Platform::Memory, "c1"),
+                },
+                "Conversation opened",
+            ),
+            (
+                DomainEvent::AnnouncementPosted {
+                    message: message("headline"),
+                },
+                "Announcement posted",
+            ),
+            (
+                DomainEvent::EffectFailed {
+                    effect: "post announcement".into(),
+                    error: "HTTP 503".into(),
+                },
+                "Failed: post announcement: HTTP 503",
+            ),
+        ];
+        let mut kinds: Vec<&str> = cases.iter().map(|(event, _)| event.kind()).collect();
+        kinds.dedup();
+        assert_eq!(kinds.len(), 14, "every variant is described: {kinds:?}");
+        for (event, line) in cases {
+            assert_eq!(event.describe(&Policy::default()), line);
+        }
+    }
+
+    #[test]
+    fn descriptions_use_the_configured_severity_names() {
+        let policy = Policy {
+            severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
+            roles: vec![],
+        };
+        assert_eq!(
+            DomainEvent::SeverityChanged {
+                from: severity(3),
+                to: severity(1)
+            }
+            .describe(&policy),
+            "Severity changed from 3 (p3) to 1 (p1)"
+        );
+    }
+
+    #[test]
+    fn the_stored_form_is_tagged_by_type_and_omits_empty_options() {
+        let event = DomainEvent::LeadAssigned {
+            lead: user("ana"),
+            previous: None,
+        };
+        let stored = serde_json::to_value(&event).expect("serialisable");
+        assert_eq!(
+            stored,
+            serde_json::json!({"type": "lead_assigned", "lead": {"platform": "memory", "id": "ana"}})
+        );
+        assert_eq!(stored["type"], event.kind());
+        let loaded: DomainEvent = serde_json::from_value(stored).expect("loads back");
+        assert_eq!(loaded, event);
+
+        // Optional fields may be absent from a row; it still loads.
+        let old: DomainEvent = serde_json::from_str(
+            r#"{"type":"declared","title":"Old","severity":3,"reporter":{"platform":"slack","id":"U1"},"platform":"slack"}"#,
+        )
+        .expect("an old row loads");
+        assert!(matches!(
+            old,
+            DomainEvent::Declared {
+                private: false,
+                report: None,
+                ..
+            }
+        ));
+    }
+}

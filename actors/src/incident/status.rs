@@ -57,13 +57,13 @@ impl Status {
     /// is only possible from mitigated or resolved.
     pub fn can_move_to(self, to: Status) -> bool {
         use Status::*;
-        match (self, to) {
-            (Triage, Investigating | Mitigated | Resolved | Declined) => true,
-            (Investigating, Mitigated | Resolved) => true,
-            (Mitigated, Resolved | Investigating) => true,
-            (Resolved, Closed | Investigating) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Triage, Investigating | Mitigated | Resolved | Declined)
+                | (Investigating, Mitigated | Resolved)
+                | (Mitigated, Resolved | Investigating)
+                | (Resolved, Closed | Investigating)
+        )
     }
 
     /// A move back to investigating.

@@ -75,7 +75,11 @@ impl Store {
     /// Marks a row processed when handling it changed no incident (a
     /// query, a rejected command, an event for no incident). Returns false
     /// if it was already processed.
-    pub async fn inbox_mark_processed(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn inbox_mark_processed(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let result = inbox::Entity::update_many()
             .col_expr(inbox::Column::ProcessedAt, Expr::value(at))
             .filter(inbox::Column::Id.eq(id))
@@ -95,12 +99,18 @@ impl Store {
         give_up_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let mut update = inbox::Entity::update_many()
-            .col_expr(inbox::Column::Attempts, Expr::col(inbox::Column::Attempts).add(1))
+            .col_expr(
+                inbox::Column::Attempts,
+                Expr::col(inbox::Column::Attempts).add(1),
+            )
             .col_expr(inbox::Column::LastError, Expr::value(error.to_owned()));
         if let Some(at) = give_up_at {
             update = update.col_expr(inbox::Column::ProcessedAt, Expr::value(at));
         }
-        update.filter(inbox::Column::Id.eq(id)).exec(&self.db).await?;
+        update
+            .filter(inbox::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use firebreak_adapters::UserRef;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
 /// An event as it is appended: what happened, who did it, when.
@@ -112,7 +112,10 @@ impl Store {
         let ids: Vec<i64> = incident::Entity::find()
             .select_only()
             .column(incident::Column::Id)
-            .filter(incident::Column::Status.is_not_in([Status::Closed.as_str(), Status::Declined.as_str()]))
+            .filter(
+                incident::Column::Status
+                    .is_not_in([Status::Closed.as_str(), Status::Declined.as_str()]),
+            )
             .order_by_asc(incident::Column::Id)
             .into_tuple()
             .all(&self.db)
@@ -131,7 +134,11 @@ pub(super) fn decode_event(row: &incident_event::Model) -> Result<DomainEvent, S
 }
 
 /// Marks an inbox row processed if nobody has; false if it already was.
-async fn claim_inbox_row(txn: &DatabaseTransaction, inbox_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+async fn claim_inbox_row(
+    txn: &DatabaseTransaction,
+    inbox_id: i64,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let result = inbox::Entity::update_many()
         .col_expr(inbox::Column::ProcessedAt, Expr::value(at))
         .filter(inbox::Column::Id.eq(inbox_id))
@@ -147,15 +154,18 @@ async fn insert_event(
     seq: u64,
     recorded: &RecordedEvent,
 ) -> Result<(), StoreError> {
-    let payload =
-        serde_json::to_string(&recorded.event).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    let payload = serde_json::to_string(&recorded.event)
+        .map_err(|error| StoreError::Corrupt(error.to_string()))?;
     let row = incident_event::ActiveModel {
         id: sea_orm::ActiveValue::NotSet,
         incident_id: Set(id.0),
         seq: Set(seq as i64),
         kind: Set(recorded.event.kind().to_owned()),
         payload: Set(payload),
-        actor_platform: Set(recorded.actor.as_ref().map(|user| user.platform.to_string())),
+        actor_platform: Set(recorded
+            .actor
+            .as_ref()
+            .map(|user| user.platform.to_string())),
         actor_id: Set(recorded.actor.as_ref().map(|user| user.id.clone())),
         actor_name: Set(recorded.actor.as_ref().and_then(|user| user.name.clone())),
         occurred_at: Set(recorded.at),
@@ -171,7 +181,10 @@ async fn insert_event(
 
 /// Roles and actions are small; rewriting them keeps the projection an
 /// exact image of the state with no diffing logic to get wrong.
-async fn write_roles_and_actions(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), StoreError> {
+async fn write_roles_and_actions(
+    txn: &impl ConnectionTrait,
+    incident: &Incident,
+) -> Result<(), StoreError> {
     let id = incident.id().0;
     incident_role::Entity::delete_many()
         .filter(incident_role::Column::IncidentId.eq(id))
@@ -206,7 +219,9 @@ async fn write_roles_and_actions(txn: &impl ConnectionTrait, incident: &Incident
         })
         .collect();
     if !actions.is_empty() {
-        incident_action::Entity::insert_many(actions).exec(txn).await?;
+        incident_action::Entity::insert_many(actions)
+            .exec(txn)
+            .await?;
     }
     Ok(())
 }
@@ -230,8 +245,12 @@ fn projection(incident: &Incident) -> incident::ActiveModel {
         lead_platform: Set(lead.map(|user| user.platform.to_string())),
         lead_id: Set(lead.map(|user| user.id.clone())),
         lead_name: Set(lead.and_then(|user| user.name.clone())),
-        conversation_id: Set(incident.conversation().map(|conversation| conversation.id.clone())),
-        announcement_conversation_id: Set(announcement.map(|message| message.conversation.id.clone())),
+        conversation_id: Set(incident
+            .conversation()
+            .map(|conversation| conversation.id.clone())),
+        announcement_conversation_id: Set(
+            announcement.map(|message| message.conversation.id.clone())
+        ),
         announcement_message_id: Set(announcement.map(|message| message.id.clone())),
         started_at: Set(incident.started_at()),
         declared_at: Set(incident.declared_at()),

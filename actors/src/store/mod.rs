@@ -14,7 +14,9 @@ mod read;
 
 pub use inbox::{InboxInsert, InboxRow};
 pub use incidents::{AppendOutcome, RecordedEvent};
-pub use read::{ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord};
+pub use read::{
+    ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord,
+};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 use std::time::Duration;

@@ -59,14 +59,20 @@ pub struct IncidentPage {
 impl Store {
     /// Incidents newest first. Ids grow with declaration, so the cursor is
     /// the last id seen and pages stay stable while new incidents arrive.
-    pub async fn list_incidents(&self, filter: &IncidentFilter, limit: u64) -> Result<IncidentPage, StoreError> {
+    pub async fn list_incidents(
+        &self,
+        filter: &IncidentFilter,
+        limit: u64,
+    ) -> Result<IncidentPage, StoreError> {
         let mut condition = Condition::all();
         if !filter.statuses.is_empty() {
-            condition = condition.add(incident::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+            condition = condition
+                .add(incident::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
         }
         if !filter.severities.is_empty() {
             condition = condition.add(
-                incident::Column::Severity.is_in(filter.severities.iter().map(|s| i16::from(s.level()))),
+                incident::Column::Severity
+                    .is_in(filter.severities.iter().map(|s| i16::from(s.level()))),
             );
         }
         if let Some(platform) = filter.platform {
@@ -78,10 +84,15 @@ impl Store {
         if let Some(until) = filter.until {
             condition = condition.add(incident::Column::DeclaredAt.lt(until));
         }
-        if let Some(text) = filter.text.as_deref().filter(|text| !text.trim().is_empty()) {
+        if let Some(text) = filter
+            .text
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+        {
             let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
             let matches = |column: incident::Column| {
-                Expr::expr(Func::lower(Expr::col(column))).like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\'))
+                Expr::expr(Func::lower(Expr::col(column)))
+                    .like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\'))
             };
             condition = condition.add(
                 Condition::any()
@@ -125,7 +136,10 @@ impl Store {
                     .map_err(|error| StoreError::Corrupt(error.to_string()))?;
                 let mut user = UserRef::new(platform, row.user_id);
                 user.name = row.user_name;
-                Ok(RoleRecord { role: row.role, user })
+                Ok(RoleRecord {
+                    role: row.role,
+                    user,
+                })
             })
             .collect()
     }

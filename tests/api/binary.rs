@@ -1,0 +1,61 @@
+//! The real binary: its CLI and its migrate command.
+
+use std::process::Command;
+
+fn firebreak() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_firebreak"))
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let output = firebreak().arg("--help").output().expect("runs");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("serve") && text.contains("migrate"), "{text}");
+}
+
+#[test]
+fn migrate_creates_the_schema_in_a_fresh_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("fresh.db");
+    let output = firebreak()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", file.display()),
+        )
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(file.exists());
+    // Running it again is a no-op, not an error.
+    let again = firebreak()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", file.display()),
+        )
+        .output()
+        .expect("runs");
+    assert!(again.status.success());
+}
+
+#[test]
+fn a_typo_in_the_configuration_stops_start_up_with_its_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = firebreak()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("FIREBREAK__SERVER__ADRESS", "x")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("adress"), "{text}");
+}

@@ -1,0 +1,195 @@
+//! Nothing is lost and nothing is applied twice: redeliveries, restarts,
+//! events that arrived before a crash.
+
+use crate::support::{chat_command, event_id, wait_until, TestApp, TestDatabase};
+use firebreak_actors::store::Store;
+use firebreak_adapters::Platform;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_same_inbound_event_delivered_twice_is_applied_once() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Disk full" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+
+    let event = chat_command(
+        &event_id(),
+        &conversation.id,
+        "bo",
+        "action Add disk alerts",
+    );
+    assert_eq!(app.inject(&event).await["inbox"], "stored");
+    assert_eq!(app.inject(&event).await["inbox"], "duplicate");
+    // A later, different event proves the first two were processed.
+    app.inject(&chat_command(
+        &event_id(),
+        &conversation.id,
+        "bo",
+        "note checked",
+    ))
+    .await;
+    wait_until("the note is on the timeline", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text.contains("checked"))
+    })
+    .await;
+
+    let actions = app
+        .timeline_texts(id)
+        .await
+        .iter()
+        .filter(|text| text.starts_with("Action"))
+        .count();
+    assert_eq!(actions, 1);
+    assert_eq!(
+        app.incident(id).await["actions"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_app_rehydrates_open_incidents_and_keeps_accepting_commands() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let open = app
+        .declare(json!({ "title": "Still burning", "severity": 2 }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let closed = app
+        .declare(json!({ "title": "Done already", "lead": "ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(open).await;
+    app.conversation_of(closed).await;
+    for text in ["status resolved", "close"] {
+        assert_eq!(app.command(closed, text).await.0, 200);
+    }
+    app.stop();
+
+    let app = TestApp::spawn(&database).await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(
+        metrics.contains("firebreak_live_incidents 1\n"),
+        "only the open incident is live:\n{metrics}"
+    );
+
+    // The conversation still reaches its incident after the restart.
+    app.inject(&chat_command(
+        &event_id(),
+        &conversation.id,
+        "ana",
+        "severity 1",
+    ))
+    .await;
+    wait_until("the command is applied", || async {
+        app.incident(open).await["severity"] == 1
+    })
+    .await;
+    // The restarted actor did not open a second conversation.
+    assert!(!app.memory.calls().iter().any(|call| matches!(
+        call,
+        firebreak_adapters::memory::Call::CreateConversation { .. }
+    )));
+    // And the headline it keeps updating is the one from before.
+    let (status, _) = app.command(open, "lead @ana").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn events_stored_before_a_crash_are_processed_at_start_up_exactly_once() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Crashy" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    app.stop();
+
+    // Acked by a webhook, then the process died before processing it.
+    let store = Store::connect(&database.url()).await.expect("connect");
+    let event = chat_command("before-crash", &conversation.id, "bo", "severity 1");
+    store
+        .inbox_insert(
+            Platform::Memory,
+            "before-crash",
+            &event.to_string(),
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("insert");
+
+    let app = TestApp::spawn(&database).await;
+    wait_until("the stored event is applied", || async {
+        app.incident(id).await["severity"] == 1
+    })
+    .await;
+    assert_eq!(store.inbox_backlog().await.expect("backlog"), 0);
+    app.stop();
+
+    // Started again: the row is done and is not applied a second time.
+    let app = TestApp::spawn(&database).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let severity_changes = app
+        .timeline_texts(id)
+        .await
+        .iter()
+        .filter(|text| text.starts_with("Severity changed"))
+        .count();
+    assert_eq!(severity_changes, 1);
+}
+
+#[tokio::test]
+async fn an_undecodable_inbox_row_is_set_aside_and_does_not_block_the_queue() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Poison" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    app.stop();
+
+    let store = Store::connect(&database.url()).await.expect("connect");
+    store
+        .inbox_insert(
+            Platform::Memory,
+            "garbage",
+            "{\"not\":\"an event\"}",
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("insert");
+    let after = chat_command("after-garbage", &conversation.id, "bo", "severity 2");
+    store
+        .inbox_insert(
+            Platform::Memory,
+            "after-garbage",
+            &after.to_string(),
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("insert");
+
+    let app = TestApp::spawn(&database).await;
+    wait_until("the good event behind it is applied", || async {
+        app.incident(id).await["severity"] == 2
+    })
+    .await;
+    wait_until("the bad one is set aside", || async {
+        store.inbox_backlog().await.ok() == Some(0)
+    })
+    .await;
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(
+        metrics.contains("firebreak_inbox_failures_total 1\n"),
+        "{metrics}"
+    );
+}

@@ -1,0 +1,324 @@
+//! A whole incident, declared through the API and driven from chat.
+
+use crate::support::{chat_command, event_id, wait_for, wait_until, TestApp, TestDatabase};
+use firebreak_adapters::memory::Call;
+use serde_json::json;
+
+#[tokio::test]
+async fn declared_incident_gets_a_conversation_a_headline_and_a_timeline_of_every_change() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+
+    let incident = app
+        .declare(json!({ "title": "Payments failing", "severity": 2 }))
+        .await;
+    let id = incident["id"].as_i64().expect("id");
+    assert_eq!(incident["reference"], format!("INC-{id}"));
+    assert_eq!(incident["status"], "triage");
+    assert_eq!(incident["severity_name"], "major");
+
+    let conversation = app.conversation_of(id).await;
+    let created = app.memory.calls().into_iter().find_map(|call| match call {
+        Call::CreateConversation { spec, created } if created == conversation => Some(spec),
+        _ => None,
+    });
+    assert_eq!(
+        created.map(|spec| spec.name),
+        Some(format!("inc-{id}-payments-failing"))
+    );
+    wait_until("the headline is posted", || async {
+        app.headline("Payments failing").is_some()
+    })
+    .await;
+    let brief = app.memory.posted_texts(&conversation);
+    assert!(
+        brief[0].contains(&format!("INC-{id}: Payments failing")),
+        "brief: {brief:?}"
+    );
+
+    for (text, user) in [
+        ("severity 1", "bo"),
+        ("lead @ana", "bo"),
+        ("status investigating", "ana"),
+        ("status mitigated", "ana"),
+    ] {
+        app.inject(&chat_command(&event_id(), &conversation.id, user, text))
+            .await;
+    }
+    wait_until("all four commands are applied", || async {
+        app.incident(id).await["status"] == "mitigated"
+    })
+    .await;
+
+    let incident = app.incident(id).await;
+    assert_eq!(incident["severity"], 1);
+    assert_eq!(incident["lead"]["id"], "ana");
+    assert!(incident["acknowledged_at"].is_string());
+    assert!(incident["mitigated_at"].is_string());
+
+    let headline = app
+        .headline("Payments failing")
+        .expect("headline")
+        .to_plain();
+    assert!(headline.contains("Status: mitigated"), "{headline}");
+    assert!(headline.contains("Severity: 1 (critical)"), "{headline}");
+    assert!(headline.contains("Lead: @ana"), "{headline}");
+    assert!(!headline.contains("[I'll lead]"), "{headline}");
+
+    let timeline = app.timeline_texts(id).await;
+    let changes: Vec<&str> = timeline
+        .iter()
+        .map(String::as_str)
+        .filter(|text| !text.starts_with("Conversation") && !text.starts_with("Announcement"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "Declared: Payments failing (severity 2 (major))",
+            "Severity changed from 2 (major) to 1 (critical)",
+            "Lead set to ana",
+            "Status changed from triage to investigating",
+            "Status changed from investigating to mitigated",
+        ]
+    );
+
+    // Each change is announced in the incident conversation, by whom.
+    let said = app.memory.posted_texts(&conversation);
+    assert!(
+        said.iter()
+            .any(|text| text == "@bo: Severity changed from 2 (major) to 1 (critical)"),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|text| text == "@ana: Status changed from investigating to mitigated"),
+        "{said:?}"
+    );
+}
+
+#[tokio::test]
+async fn rejected_and_unknown_chat_commands_are_answered_in_chat_and_change_nothing() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Search slow" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+
+    app.inject(&chat_command(&event_id(), &conversation.id, "bo", "close"))
+        .await;
+    app.inject(&chat_command(
+        &event_id(),
+        &conversation.id,
+        "bo",
+        "frobnicate",
+    ))
+    .await;
+    app.inject(&chat_command(
+        &event_id(),
+        &conversation.id,
+        "bo",
+        "status investigating",
+    ))
+    .await;
+    app.inject(&chat_command(&event_id(), &conversation.id, "bo", "close"))
+        .await;
+    wait_until("all are answered", || async {
+        app.memory.posted_texts(&conversation).len() >= 5
+    })
+    .await;
+
+    let said = app.memory.posted_texts(&conversation);
+    assert!(
+        said.iter().any(|text| text.contains("still in triage")),
+        "closing from triage is refused with the reason: {said:?}"
+    );
+    assert!(
+        said.iter().any(|text| text.contains("no lead")),
+        "closing without a lead is refused with the reason: {said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|text| text.contains("frobnicate") && text.contains("help")),
+        "an unknown command gets help: {said:?}"
+    );
+    let incident = app.incident(id).await;
+    assert_eq!(
+        incident["status"], "investigating",
+        "only the valid command changed it"
+    );
+    assert_eq!(
+        app.timeline_texts(id).await.len(),
+        4,
+        "declared, conversation, announcement, status"
+    );
+}
+
+#[tokio::test]
+async fn an_incident_runs_to_closed_and_then_refuses_changes() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app
+        .declare(json!({ "title": "DNS outage", "lead": "@ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+
+    for text in [
+        "status investigating",
+        "summary Resolver pool exhausted",
+        "action Add resolver capacity alerts",
+        "status resolved",
+        "close",
+    ] {
+        let (status, body) = app.command(id, text).await;
+        assert_eq!(status, 200, "{text}: {body}");
+    }
+    let incident = app.incident(id).await;
+    assert_eq!(incident["status"], "closed");
+    assert!(incident["closed_at"].is_string());
+    assert_eq!(incident["summary"], "Resolver pool exhausted");
+    assert_eq!(
+        incident["actions"][0]["text"],
+        "Add resolver capacity alerts"
+    );
+
+    let (status, body) = app.command(id, "severity 1").await;
+    assert_eq!(status, 409);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("closed")),
+        "{body}"
+    );
+
+    // Questions still get answers after closing.
+    let (status, body) = app.command(id, "actions").await;
+    assert_eq!(status, 200);
+    assert!(
+        body["reply"]
+            .as_str()
+            .is_some_and(|reply| reply.contains("Add resolver capacity alerts")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn declaring_in_the_announcement_conversation_opens_an_incident() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+
+    app.inject(&chat_command(
+        &event_id(),
+        "announce",
+        "bo",
+        "declare Checkout errors spiking",
+    ))
+    .await;
+    let id = wait_for("the incident exists", || async {
+        app.get_json("/api/v1/incidents").await["incidents"][0]["id"].as_i64()
+    })
+    .await;
+    let incident = app.incident(id).await;
+    assert_eq!(incident["title"], "Checkout errors spiking");
+    assert_eq!(incident["reporter"]["id"], "bo");
+    assert_eq!(incident["platform"], "memory");
+    app.conversation_of(incident["id"].as_i64().expect("id"))
+        .await;
+}
+
+#[tokio::test]
+async fn pinned_and_pushpin_reacted_messages_join_the_timeline() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Queue backlog" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    let message = |message_id: &str| json!({ "conversation": { "platform": "memory", "id": conversation.id }, "id": message_id });
+
+    app.inject(&json!({
+        "platform": "memory", "event_id": event_id(), "type": "reaction_added",
+        "user": { "platform": "memory", "id": "bo" }, "message": message("m-100"),
+        "reaction": "pushpin", "text": "Consumers restarted at 10:02",
+    }))
+    .await;
+    app.inject(&json!({
+        "platform": "memory", "event_id": event_id(), "type": "reaction_added",
+        "user": { "platform": "memory", "id": "bo" }, "message": message("m-101"),
+        "reaction": "thumbsup", "text": "not for the timeline",
+    }))
+    .await;
+    app.inject(&json!({
+        "platform": "memory", "event_id": event_id(), "type": "message_pinned",
+        "user": { "platform": "memory", "id": "ana" }, "message": message("m-102"),
+        "text": "Backlog draining",
+    }))
+    .await;
+    wait_until("both pins are on the timeline", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .filter(|text| text.starts_with("Pinned"))
+            .count()
+            == 2
+    })
+    .await;
+    let timeline = app.timeline_texts(id).await.join("\n");
+    assert!(
+        timeline.contains("Consumers restarted at 10:02"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("Backlog draining"), "{timeline}");
+    assert!(!timeline.contains("not for the timeline"), "{timeline}");
+}
+
+#[tokio::test]
+async fn the_headline_button_makes_the_presser_lead() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Login broken" })).await["id"]
+        .as_i64()
+        .expect("id");
+    wait_until("the headline is posted", || async {
+        app.headline("Login broken").is_some()
+    })
+    .await;
+    let button = app.headline("Login broken").expect("headline").buttons[0].clone();
+
+    app.inject(&json!({
+        "platform": "memory", "event_id": event_id(), "type": "button_pressed",
+        "conversation": { "platform": "memory", "id": "announce" },
+        "user": { "platform": "memory", "id": "cy", "name": "Cy" },
+        "action_id": button.action_id, "value": button.value,
+    }))
+    .await;
+    wait_until("cy leads", || async {
+        app.incident(id).await["lead"]["id"] == "cy"
+    })
+    .await;
+    wait_until("the headline shows it", || async {
+        app.headline("Login broken")
+            .is_some_and(|headline| headline.to_plain().contains("Lead: @Cy"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_platform_failure_is_recorded_on_the_timeline_not_lost() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    app.memory
+        .fail_next(firebreak_adapters::AdapterError::Unavailable(
+            "platform down".into(),
+        ));
+    let id = app.declare(json!({ "title": "Cache stampede" })).await["id"]
+        .as_i64()
+        .expect("id");
+    wait_until("the failure is on the timeline", || async {
+        app.timeline_texts(id).await.iter().any(|text| {
+            text.contains("create the incident conversation") && text.contains("platform down")
+        })
+    })
+    .await;
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real application on 127.0.0.1:0 with its own
+//! database, driven over HTTP the way platforms and operators drive it.
+//! One binary for all of them, so cargo links once.
+
+mod support;
+
+mod admin_api;
+mod binary;
+mod chat;
+mod durability;
+mod incident_flow;
