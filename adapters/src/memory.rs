@@ -58,6 +58,8 @@ struct Recorded {
     next_id: u64,
     /// Errors to answer the next calls with, in order, instead of success.
     failures: VecDeque<AdapterError>,
+    /// How many of the next calls panic, to test crash recovery.
+    panics: usize,
 }
 
 /// Cheap to clone; clones share the record.
@@ -115,6 +117,12 @@ impl MemoryAdapter {
         self.lock().failures.push_back(error);
     }
 
+    /// Makes the next `count` calls panic, as a bug in a platform module
+    /// would: the engine must survive it and restart the incident's actor.
+    pub fn panic_next(&self, count: usize) {
+        self.lock().panics += count;
+    }
+
     fn lock(&self) -> MutexGuard<'_, Recorded> {
         // A panic while holding this lock can only come from a test that is
         // already failing; the record itself is still consistent.
@@ -127,6 +135,11 @@ impl MemoryAdapter {
     /// success value and the call to record from a fresh id.
     fn record<T>(&self, make: impl FnOnce(u64) -> (T, Call)) -> AdapterResult<T> {
         let mut recorded = self.lock();
+        if recorded.panics > 0 {
+            recorded.panics -= 1;
+            drop(recorded);
+            panic!("memory adapter: injected panic");
+        }
         if let Some(error) = recorded.failures.pop_front() {
             return Err(error);
         }

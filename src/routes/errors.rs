@@ -76,11 +76,16 @@ impl From<EngineError> for ApiError {
             EngineError::Rejected(rejection) => ApiError::Conflict(rejection.to_string()),
             EngineError::Unparsable(parse) => ApiError::BadRequest(parse.to_string()),
             EngineError::NotFound(id) => ApiError::NotFound(format!("no incident {id}")),
-            EngineError::Unavailable(_) | EngineError::NotOwned(_) => {
+            EngineError::Unavailable(_) | EngineError::NotOwned(_) | EngineError::Restarting(_) => {
                 ApiError::Unavailable(error.to_string())
             }
             EngineError::Store(store) => store.into(),
-            EngineError::Mailbox(_) => ApiError::Internal(error.to_string()),
+            // The actor stopped mid-command; it is restarted from the store,
+            // and whatever it stored stands.
+            EngineError::Mailbox(_) => ApiError::Unavailable(
+                "the incident stopped while handling the command; check its timeline and retry"
+                    .to_owned(),
+            ),
         }
     }
 }

@@ -35,6 +35,9 @@ pub fn register(config: &mut web::ServiceConfig) {
         .app_data(
             web::JsonConfig::default()
                 .limit(MAX_JSON_BYTES)
+                // `curl -d` sends form encoding by default; the body is
+                // what matters.
+                .content_type_required(false)
                 .error_handler(json_error),
         )
         .app_data(web::QueryConfig::default().error_handler(|error, _| {

@@ -283,3 +283,49 @@ async fn health_readiness_and_metrics_are_served() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_readme_walk_through_works_with_plain_curl_bodies() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    // `curl -d` sends application/x-www-form-urlencoded.
+    let post = |path: String, body: &'static str| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let declared = post(
+        "/api/v1/incidents".into(),
+        r#"{"title":"Payments failing","severity":2}"#,
+    )
+    .await
+    .expect("response");
+    assert_eq!(declared.status(), 201);
+    let id = declared.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    for body in [r#"{"text":"lead @ana"}"#, r#"{"text":"status mitigated"}"#] {
+        let response = post(format!("/api/v1/incidents/{id}/commands"), body)
+            .await
+            .expect("response");
+        assert_eq!(response.status(), 200, "{body}");
+    }
+    let timeline = app.timeline_texts(id).await;
+    let changes: Vec<&String> = timeline
+        .iter()
+        .filter(|text| {
+            text.starts_with("Declared") || text.starts_with("Lead") || text.starts_with("Status")
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "Declared: Payments failing (severity 2 (major))",
+            "Lead set to ana",
+            "Status changed from triage to mitigated"
+        ]
+    );
+}

@@ -1,7 +1,7 @@
 //! Nothing is lost and nothing is applied twice: redeliveries, restarts,
 //! events that arrived before a crash.
 
-use crate::support::{chat_command, event_id, wait_until, TestApp, TestDatabase};
+use crate::support::{chat_command, event_id, wait_for, wait_until, TestApp, TestDatabase};
 use firebreak_actors::store::Store;
 use firebreak_adapters::Platform;
 use serde_json::json;
@@ -190,6 +190,87 @@ async fn an_undecodable_inbox_row_is_set_aside_and_does_not_block_the_queue() {
     let metrics = app.get("/metrics").await.text().await.expect("text");
     assert!(
         metrics.contains("firebreak_inbox_failures_total 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_crashed_incident_actor_is_restarted_from_the_store() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Flaky" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+
+    // The actor panics while announcing the change, after storing it.
+    app.memory.panic_next(1);
+    app.inject(&chat_command(
+        &event_id(),
+        &conversation.id,
+        "bo",
+        "severity 2",
+    ))
+    .await;
+    wait_until("the change is stored", || async {
+        app.incident(id).await["severity"] == 2
+    })
+    .await;
+    wait_until("the actor is restarted", || async {
+        let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+        metrics.contains("firebreak_actor_restarts_total 1\n")
+    })
+    .await;
+
+    // The new actor carries on from the stored state.
+    app.inject(&chat_command(
+        &event_id(),
+        &conversation.id,
+        "bo",
+        "severity 1",
+    ))
+    .await;
+    wait_until("the next command is applied", || async {
+        app.incident(id).await["severity"] == 1
+    })
+    .await;
+    let severity_changes = app
+        .timeline_texts(id)
+        .await
+        .iter()
+        .filter(|text| text.starts_with("Severity changed"))
+        .count();
+    assert_eq!(severity_changes, 2);
+}
+
+#[tokio::test]
+async fn an_incident_that_keeps_crashing_is_left_stopped_and_reported_unavailable() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Poisoned" })).await["id"]
+        .as_i64()
+        .expect("id");
+    app.conversation_of(id).await;
+
+    // Every call panics: each command crashes the actor again, and each
+    // restart crashes it while reconciling.
+    app.memory.panic_next(1000);
+    // Commands that arrive while a restart is under way are told so (503,
+    // "restarting"); the ones that reach an actor crash it again, until the
+    // restart limit leaves the incident stopped.
+    wait_for("the incident is left stopped", || async {
+        let (status, body) = app.command(id, "note again").await;
+        let unavailable = body["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("unavailable"));
+        (status == 503 && unavailable).then_some(())
+    })
+    .await;
+    // The rest of the engine is unaffected.
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(
+        metrics.contains("firebreak_actor_restarts_total 3\n"),
         "{metrics}"
     );
 }

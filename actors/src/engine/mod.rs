@@ -41,6 +41,9 @@ pub enum EngineError {
     /// The incident's actor kept crashing and is left stopped.
     #[error("{0} is unavailable after repeated failures; see the logs")]
     Unavailable(IncidentId),
+    /// The incident's actor crashed and is being started again.
+    #[error("{0} is restarting; try again shortly")]
+    Restarting(IncidentId),
     /// This process does not own the incident (another replica does).
     #[error("{0} is owned by another replica")]
     NotOwned(IncidentId),

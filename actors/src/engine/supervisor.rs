@@ -121,8 +121,14 @@ impl Supervisor {
         if self.given_up.contains_key(&id) {
             return Box::pin(actix::fut::ready(Err(EngineError::Unavailable(id))));
         }
-        if let Some(actor) = self.live_actor(id) {
-            let request = actor.send(message);
+        if let Some(live) = self.live.get(&id) {
+            if !live.address.connected() {
+                // It crashed and its restart is under way (`ActorStopped`
+                // does that, counting restarts); starting another one here
+                // would dodge the restart limit.
+                return Box::pin(actix::fut::ready(Err(EngineError::Restarting(id))));
+            }
+            let request = live.address.send(message);
             return Box::pin(async move { request.await? }.into_actor(self));
         }
         let store = self.core.store.clone();
