@@ -41,6 +41,7 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .default(0),
                     )
+                    .col(ColumnDef::new(Inbox::NextAttemptAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(Inbox::LastError).text())
                     .to_owned(),
             )
@@ -85,5 +86,6 @@ enum Inbox {
     ReceivedAt,
     ProcessedAt,
     Attempts,
+    NextAttemptAt,
     LastError,
 }

@@ -19,17 +19,23 @@ async fn help_and_stray_commands_outside_incidents_are_answered() {
         app.memory.posted_texts(&lobby).len() == 3
     })
     .await;
+    // Outside incidents there is no per-conversation order to keep: each
+    // answer is checked on its own.
     let said = app.memory.posted_texts(&lobby);
     assert!(
-        said[0].contains("declare") && said[0].contains("severity"),
-        "help lists commands: {}",
-        said[0]
+        said.iter()
+            .any(|text| text.contains("declare <title>") && text.contains("severity")),
+        "help lists the commands: {said:?}"
     );
-    assert!(said[1].contains("not an incident"), "{}", said[1]);
     assert!(
-        said[2].contains("declare"),
-        "usage for declare: {}",
-        said[2]
+        said.iter().any(|text| text.contains("not an incident")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|text| text.contains("declare")
+            && !text.contains("severity")
+            && !text.contains("not an incident")),
+        "usage for a bare declare: {said:?}"
     );
 }
 

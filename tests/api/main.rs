@@ -9,3 +9,4 @@ mod binary;
 mod chat;
 mod durability;
 mod incident_flow;
+mod tidy;

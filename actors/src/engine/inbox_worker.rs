@@ -21,8 +21,12 @@ use tokio::sync::Notify;
 
 /// Rows fetched and dispatched together.
 const BATCH: u64 = 64;
-/// A row that failed this many times is set aside.
-const MAX_ATTEMPTS: i32 = 5;
+/// A row that failed for passing reasons this many times is set aside;
+/// with the backoff below that is about half an hour of trying.
+const MAX_ATTEMPTS: i32 = 12;
+/// The first retry's delay, doubled each attempt up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 pub struct InboxWorker {
     core: SharedCore,
@@ -46,14 +50,15 @@ impl InboxWorker {
             match self.drain_once().await {
                 Ok(0) => {
                     backoff = Duration::from_millis(100);
-                    // Woken by each webhook; the timeout is a safety net
-                    // for rows written by another process.
+                    // Woken by each webhook; the timeout picks up rows that
+                    // became due for a retry, or were written by another
+                    // process.
                     let _ =
                         tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
                 }
                 Ok(_) => backoff = Duration::from_millis(100),
                 Err(error) => {
-                    tracing::warn!(%error, "inbox processing failed; retrying");
+                    tracing::warn!(%error, "inbox unavailable; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
@@ -61,9 +66,11 @@ impl InboxWorker {
         }
     }
 
-    /// Processes one batch; answers how many rows were finished.
+    /// Processes the rows that are due; answers how many were finished.
+    /// Only a database failure is an error: a row's own failure is
+    /// recorded on the row.
     pub async fn drain_once(&self) -> Result<usize, EngineError> {
-        let rows = self.core.store.inbox_pending(BATCH).await?;
+        let rows = self.core.store.inbox_pending(BATCH, Utc::now()).await?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -74,44 +81,37 @@ impl InboxWorker {
             dispatched.push(self.dispatch(row));
         }
         let mut finished = 0;
-        let mut transient = None;
         for (row, outcome) in rows
             .iter()
             .zip(futures_util::future::join_all(dispatched).await)
         {
+            let now = Utc::now();
             match outcome {
                 Ok(()) => {
-                    self.core
-                        .store
-                        .inbox_mark_processed(row.id, Utc::now())
-                        .await?;
+                    self.core.store.inbox_mark_processed(row.id, now).await?;
                     EngineMetrics::add(&self.core.metrics.inbox_processed, 1);
                     finished += 1;
                 }
                 Err(failure) => {
                     EngineMetrics::add(&self.core.metrics.inbox_failures, 1);
-                    let give_up = !failure.retry || row.attempts + 1 >= MAX_ATTEMPTS;
-                    tracing::warn!(inbox = row.id, platform = %row.platform, error = %failure.reason, give_up, "inbox row failed");
-                    let give_up_at = give_up.then(Utc::now);
+                    let retry_at = (failure.retry && row.attempts + 1 < MAX_ATTEMPTS)
+                        .then(|| now + retry_delay(row.attempts));
+                    tracing::warn!(
+                        inbox = row.id,
+                        platform = %row.platform,
+                        error = %failure.reason,
+                        set_aside = retry_at.is_none(),
+                        "inbox row failed"
+                    );
                     self.core
                         .store
-                        .inbox_record_failure(row.id, &failure.reason, give_up_at)
+                        .inbox_record_failure(row.id, &failure.reason, retry_at, now)
                         .await?;
-                    if give_up {
-                        finished += 1;
-                    } else {
-                        transient = Some(failure.reason);
-                    }
+                    finished += usize::from(retry_at.is_none());
                 }
             }
         }
-        match transient {
-            // Nothing moved: let `run` back off instead of spinning.
-            Some(reason) if finished == 0 => Err(EngineError::Store(
-                crate::store::StoreError::Corrupt(reason),
-            )),
-            _ => Ok(finished),
-        }
+        Ok(finished)
     }
 
     fn dispatch(
@@ -180,7 +180,28 @@ impl InboxWorker {
     }
 }
 
+/// 1 s, 2 s, 4 s … up to five minutes.
+fn retry_delay(previous_attempts: i32) -> chrono::TimeDelta {
+    let factor = 2u32.saturating_pow(previous_attempts.clamp(0, 16) as u32);
+    let delay = FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF);
+    chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX)
+}
+
 struct RowFailure {
     retry: bool,
     reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_cap() {
+        let seconds: Vec<i64> = [0, 1, 2, 3, 8, 9, 40]
+            .into_iter()
+            .map(|n| retry_delay(n).num_seconds())
+            .collect();
+        assert_eq!(seconds, [1, 2, 4, 8, 256, 300, 300]);
+    }
 }

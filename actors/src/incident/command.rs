@@ -727,7 +727,7 @@ mod tests {
             severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
             roles: vec![role("scribe")],
         };
-        let parse = |text| parse_request(text, Platform::Matrix, &policy);
+        let parse = |text| parse_request(text, Platform::Memory, &policy);
         assert_eq!(parse("sev P2"), command(Command::Severity(severity(2))));
         assert_eq!(parse("sev 3"), command(Command::Severity(severity(3))));
         assert_eq!(
@@ -747,7 +747,7 @@ mod tests {
         assert_eq!(
             parse("lead @bo:example.org"),
             command(Command::Lead(Some(UserRef::new(
-                Platform::Matrix,
+                Platform::Memory,
                 "bo:example.org"
             ))))
         );
@@ -757,7 +757,7 @@ mod tests {
             ..policy.clone()
         };
         assert_eq!(
-            parse_request("role scribe @bo", Platform::Matrix, &no_roles)
+            parse_request("role scribe @bo", Platform::Memory, &no_roles)
                 .map_err(|error| error.to_string()),
             Err("`scribe` is not a role here: no roles are configured.".to_owned())
         );

@@ -392,7 +392,7 @@ mod tests {
 
         // Optional fields may be absent from a row; it still loads.
         let old: DomainEvent = serde_json::from_str(
-            r#"{"type":"declared","title":"Old","severity":3,"reporter":{"platform":"slack","id":"U1"},"platform":"slack"}"#,
+            r#"{"type":"declared","title":"Old","severity":3,"reporter":{"platform":"memory","id":"U1"},"platform":"memory"}"#,
         )
         .expect("an old row loads");
         assert!(matches!(

@@ -412,7 +412,7 @@ mod tests {
             impact: Some("everyone searching".into()),
             reporter: user("rita"),
             lead: Some(user("ana")),
-            platform: Platform::Slack,
+            platform: Platform::Memory,
             private: true,
             report: None,
         };
@@ -421,7 +421,7 @@ mod tests {
         assert_eq!(incident.acknowledged_at(), Some(t(5)));
         assert_eq!(incident.summary(), Some("p99 at 4s"));
         assert_eq!(incident.impact(), Some("everyone searching"));
-        assert_eq!(incident.platform(), Platform::Slack);
+        assert_eq!(incident.platform(), Platform::Memory);
         assert!(incident.is_private());
         assert_eq!(incident.status(), Triage);
     }

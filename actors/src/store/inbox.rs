@@ -41,6 +41,7 @@ impl Store {
             received_at: Set(received_at),
             processed_at: Set(None),
             attempts: Set(0),
+            next_attempt_at: Set(None),
             last_error: Set(None),
         };
         match inbox::Entity::insert(row).exec(&self.db).await {
@@ -52,10 +53,19 @@ impl Store {
         }
     }
 
-    /// The oldest unprocessed rows, in arrival order.
-    pub async fn inbox_pending(&self, limit: u64) -> Result<Vec<InboxRow>, StoreError> {
+    /// The oldest unprocessed rows that are due at `now`, in arrival order.
+    pub async fn inbox_pending(
+        &self,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InboxRow>, StoreError> {
         let rows = inbox::Entity::find()
             .filter(inbox::Column::ProcessedAt.is_null())
+            .filter(
+                sea_orm::Condition::any()
+                    .add(inbox::Column::NextAttemptAt.is_null())
+                    .add(inbox::Column::NextAttemptAt.lte(now)),
+            )
             .order_by_asc(inbox::Column::Id)
             .limit(limit)
             .all(&self.db)
@@ -89,26 +99,29 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Records a failed attempt. With `give_up`, the row is also marked
-    /// processed so it stops blocking the queue; its error stays on it for
-    /// an operator to see and replay.
+    /// Records a failed attempt on a row still waiting: it is tried again
+    /// at `retry_at`, or with `None` set aside for good (marked processed,
+    /// its error kept for an operator to read and replay).
     pub async fn inbox_record_failure(
         &self,
         id: i64,
         error: &str,
-        give_up_at: Option<DateTime<Utc>>,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut update = inbox::Entity::update_many()
+        let update = inbox::Entity::update_many()
             .col_expr(
                 inbox::Column::Attempts,
                 Expr::col(inbox::Column::Attempts).add(1),
             )
             .col_expr(inbox::Column::LastError, Expr::value(error.to_owned()));
-        if let Some(at) = give_up_at {
-            update = update.col_expr(inbox::Column::ProcessedAt, Expr::value(at));
-        }
+        let update = match retry_at {
+            Some(at) => update.col_expr(inbox::Column::NextAttemptAt, Expr::value(at)),
+            None => update.col_expr(inbox::Column::ProcessedAt, Expr::value(now)),
+        };
         update
             .filter(inbox::Column::Id.eq(id))
+            .filter(inbox::Column::ProcessedAt.is_null())
             .exec(&self.db)
             .await?;
         Ok(())
@@ -121,5 +134,94 @@ impl Store {
             .filter(inbox::Column::ProcessedAt.is_null())
             .count(&self.db)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use firebreak_migrations::{Migrator, MigratorTrait};
+
+    async fn store() -> (Store, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "firebreak-inbox-test-{}-{}.db",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("connect");
+        Migrator::up(store.connection(), None)
+            .await
+            .expect("migrate");
+        (store, path)
+    }
+
+    #[tokio::test]
+    async fn redeliveries_are_dropped_and_failed_rows_wait_for_their_retry() {
+        let (store, path) = store().await;
+        let now = Utc::now();
+        let InboxInsert::Inserted(id) = store
+            .inbox_insert(Platform::Memory, "e1", "{}", now)
+            .await
+            .expect("insert")
+        else {
+            panic!("first delivery is stored");
+        };
+        assert_eq!(
+            store
+                .inbox_insert(Platform::Memory, "e1", "{}", now)
+                .await
+                .expect("insert"),
+            InboxInsert::Duplicate
+        );
+        assert_eq!(
+            store
+                .inbox_insert(Platform::Api, "e1", "{}", now)
+                .await
+                .map(|i| i != InboxInsert::Duplicate)
+                .ok(),
+            Some(true),
+            "ids are unique per platform only"
+        );
+
+        let retry_at = now + TimeDelta::seconds(30);
+        store
+            .inbox_record_failure(id, "busy", Some(retry_at), now)
+            .await
+            .expect("record");
+        let due_now: Vec<i64> = store
+            .inbox_pending(10, now)
+            .await
+            .expect("pending")
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert!(!due_now.contains(&id), "not before its retry time");
+        let later = store.inbox_pending(10, retry_at).await.expect("pending");
+        let row = later
+            .iter()
+            .find(|row| row.id == id)
+            .expect("due at its retry time");
+        assert_eq!(row.attempts, 1);
+
+        store
+            .inbox_record_failure(id, "broken", None, now)
+            .await
+            .expect("record");
+        let after: Vec<i64> = store
+            .inbox_pending(10, retry_at)
+            .await
+            .expect("pending")
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert!(!after.contains(&id), "a set-aside row is done");
+        assert!(
+            !store.inbox_mark_processed(id, now).await.expect("mark"),
+            "already done"
+        );
+        let _ = std::fs::remove_file(path);
     }
 }

@@ -12,6 +12,7 @@ pub struct Model {
     pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
     pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
 
