@@ -23,6 +23,8 @@ pub struct Settings {
     /// Per-severity settings, keyed `1` to `4` (`[severity.1]`).
     pub severity: BTreeMap<String, SeveritySettings>,
     pub memory: MemorySettings,
+    /// `keyword = "reply"`: said in an incident conversation, answered.
+    pub keywords: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,7 +6,9 @@ use crate::routes::{self, AppState};
 use actix::{Actor, Addr};
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context as _;
-use firebreak_actors::engine::{EngineCore, InboxWorker, Platforms, Rehydrate, Supervisor};
+use firebreak_actors::engine::{
+    EngineCore, InboxWorker, Keywords, Platforms, Rehydrate, Supervisor,
+};
 use firebreak_actors::metrics::EngineMetrics;
 use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
@@ -49,6 +51,7 @@ impl Application {
             web_base_url: settings.web.base_url.clone(),
             default_severity,
             pin_reactions: settings.incident.pin_reactions.clone(),
+            keywords: Keywords::new(settings.keywords.clone()),
             max_restarts: 3,
         });
         let supervisor = Supervisor::new(core.clone()).start();

@@ -47,8 +47,9 @@ impl AdapterError {
 /// What to create when an incident gets its own conversation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewConversation {
-    /// A name the platform accepts once slugified by the platform module
-    /// (e.g. `inc-42-payments-failing`).
+    /// The incident part of the name (`42-payments-failing`): lower-case
+    /// ASCII, digits and dashes. The platform module puts its configured
+    /// prefix in front (`inc-42-payments-failing`) and makes it unique.
     pub name: String,
     pub topic: String,
     pub private: bool,

@@ -14,6 +14,10 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Put in front of every conversation name, as a real platform's
+/// configured prefix would be.
+pub const CONVERSATION_PREFIX: &str = "inc-";
+
 /// One call the engine made, with what it answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
@@ -196,8 +200,10 @@ impl ChatAdapter for MemoryAdapter {
     async fn create_conversation(&self, spec: &NewConversation) -> AdapterResult<ConversationRef> {
         self.record(|id| {
             let created = ConversationRef::new(Platform::Memory, format!("C{id}"));
+            let mut spec = spec.clone();
+            spec.name = format!("{CONVERSATION_PREFIX}{}", spec.name);
             let call = Call::CreateConversation {
-                spec: spec.clone(),
+                spec,
                 created: created.clone(),
             };
             (created, call)

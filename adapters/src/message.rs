@@ -200,7 +200,14 @@ impl Message {
 pub enum FormInputKind {
     Line,
     Paragraph,
-    Select { options: Vec<(String, String)> },
+    /// One of `(value, label)`.
+    Select {
+        options: Vec<(String, String)>,
+    },
+    /// A person on the platform; the answer is their user id.
+    User,
+    /// A yes/no box; the answer is `"true"` when ticked.
+    Checkbox,
 }
 
 /// One input of a form; its answer comes back under `id`.

@@ -322,3 +322,66 @@ async fn a_platform_failure_is_recorded_on_the_timeline_not_lost() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn keywords_in_an_incident_conversation_get_their_reply() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn_with(&database, |settings| {
+        settings.keywords.insert(
+            "statuspage".into(),
+            "Update the status page at https://status.example.test".into(),
+        );
+    })
+    .await;
+    let id = app.declare(json!({ "title": "Widget outage" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    let message = |id: &str, text: &str| {
+        json!({
+            "platform": "memory", "event_id": id, "type": "message",
+            "conversation": { "platform": "memory", "id": conversation.id },
+            "user": { "platform": "memory", "id": "bo" },
+            "message": { "conversation": { "platform": "memory", "id": conversation.id }, "id": id },
+            "text": text,
+        })
+    };
+    app.inject(&message(&event_id(), "nothing to see")).await;
+    app.inject(&message(&event_id(), "who updates the StatusPage?"))
+        .await;
+    wait_until("the keyword is answered", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text == "Update the status page at https://status.example.test")
+    })
+    .await;
+    let replies = app
+        .memory
+        .posted_texts(&conversation)
+        .iter()
+        .filter(|text| text.contains("status page"))
+        .count();
+    assert_eq!(replies, 1);
+}
+
+#[tokio::test]
+async fn a_private_incident_gets_a_private_conversation_and_no_public_headline() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app
+        .declare(json!({ "title": "Suspected breach", "private": true }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    let spec = app.memory.calls().into_iter().find_map(|call| match call {
+        Call::CreateConversation { spec, created } if created == conversation => Some(spec),
+        _ => None,
+    });
+    assert_eq!(spec.map(|spec| spec.private), Some(true));
+    // A command is handled only after the actor's start-up reconciliation,
+    // so by its answer any headline would have been posted.
+    assert_eq!(app.command(id, "note checked").await.0, 200);
+    assert!(app.headline("Suspected breach").is_none());
+}

@@ -86,6 +86,8 @@ pub struct EngineCore {
     pub default_severity: crate::incident::Severity,
     /// Reactions that put a message on the timeline (`pushpin`, 📌).
     pub pin_reactions: Vec<String>,
+    /// Replies to keywords said in an incident conversation.
+    pub keywords: Keywords,
     /// How many times a crashed incident actor is restarted within
     /// [`EngineCore::RESTART_WINDOW`] before it is left stopped.
     pub max_restarts: usize,
@@ -106,5 +108,64 @@ impl EngineCore {
                     .and_then(|adapter| adapter.conversation_link(conversation))
             }),
         }
+    }
+}
+
+/// `keyword → reply` rules: a message in an incident conversation that
+/// contains the keyword as a word gets the reply (e.g. "statuspage" → how
+/// to update the status page).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keywords {
+    rules: Vec<(String, String)>,
+}
+
+impl Keywords {
+    pub fn new(rules: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self {
+            rules: rules
+                .into_iter()
+                .map(|(keyword, reply)| (keyword.trim().to_lowercase(), reply))
+                .filter(|(keyword, _)| !keyword.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The replies whose keyword `text` mentions, in rule order.
+    pub fn replies_to(&self, text: &str) -> Vec<&str> {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+            .filter(|word| !word.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        self.rules
+            .iter()
+            .filter(|(keyword, _)| words.iter().any(|word| word == keyword))
+            .map(|(_, reply)| reply.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_match_whole_words_in_any_case() {
+        let keywords = Keywords::new([
+            (
+                "statuspage".to_owned(),
+                "Update it at status.example.com".to_owned(),
+            ),
+            ("rollback".to_owned(), "Runbook: /rollback".to_owned()),
+        ]);
+        assert_eq!(
+            keywords.replies_to("Who updates the StatusPage?"),
+            ["Update it at status.example.com"]
+        );
+        assert_eq!(
+            keywords.replies_to("statuspages are fun"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(keywords.replies_to("rollback, then statuspage").len(), 2);
     }
 }

@@ -16,7 +16,7 @@ mod messages;
 mod run;
 mod supervisor;
 
-pub use self::core::{EngineCore, PlatformEndpoint, Platforms};
+pub use self::core::{EngineCore, Keywords, PlatformEndpoint, Platforms};
 pub use inbox_worker::InboxWorker;
 pub use incident_actor::IncidentActor;
 pub use messages::{

@@ -168,7 +168,8 @@ pub(super) async fn reconcile(
             }
         }
     }
-    if incident.announcement().is_none() && !incident.is_final() {
+    // A private incident is not announced: its existence may be sensitive.
+    if incident.announcement().is_none() && !incident.is_final() && !incident.is_private() {
         if let Some(announce) = &endpoint.announce {
             let headline = render::headline(incident, &core.policy, &core.links(incident));
             match adapter.post_message(announce, &headline).await {
@@ -316,8 +317,8 @@ async fn record_failure(
         .map(|_| ())
 }
 
-/// `inc-42-payments-failing`: lower-case, dashes, short enough for every
-/// platform's channel-name limit.
+/// `42-payments-failing`: lower-case, dashes, short enough for every
+/// platform's channel-name limit once the platform adds its prefix.
 pub(crate) fn conversation_name(incident: &Incident) -> String {
     let mut slug = String::new();
     for c in incident.title().chars().flat_map(char::to_lowercase) {
@@ -327,8 +328,8 @@ pub(crate) fn conversation_name(incident: &Incident) -> String {
             slug.push('-');
         }
     }
-    let mut name = format!("inc-{}-{}", incident.id().0, slug.trim_end_matches('-'));
-    name.truncate(80);
+    let mut name = format!("{}-{}", incident.id().0, slug.trim_end_matches('-'));
+    name.truncate(64);
     name.trim_end_matches('-').to_owned()
 }
 

@@ -350,6 +350,29 @@ impl Supervisor {
                 },
             ),
             ChatEventKind::UserJoined { user, .. } => self.deliver(id, Welcome { user }),
+            ChatEventKind::Message { text, .. } => {
+                let replies: Vec<String> = self
+                    .core
+                    .keywords
+                    .replies_to(&text)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                if replies.is_empty() {
+                    return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
+                }
+                let Source::Chat(conversation) = source else {
+                    return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
+                };
+                let core = self.core.clone();
+                return Box::pin(
+                    async move {
+                        say(&core, &conversation, &replies.join("\n")).await;
+                        Ok(Handled::Answered)
+                    }
+                    .into_actor(self),
+                );
+            }
             _ => return Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
         };
         Box::pin(delivered.map(handled))
