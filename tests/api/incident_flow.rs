@@ -82,6 +82,26 @@ async fn declared_incident_gets_a_conversation_a_headline_and_a_timeline_of_ever
         ]
     );
 
+    // The brief is pinned, and the topic follows severity, status and lead.
+    let calls = app.memory.calls();
+    assert!(
+        calls.iter().any(
+            |call| matches!(call, Call::Pin { message } if message.conversation == conversation)
+        ),
+        "the brief is pinned"
+    );
+    let topic = calls.iter().rev().find_map(|call| match call {
+        Call::SetTopic {
+            conversation: c,
+            topic,
+        } if *c == conversation => Some(topic.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        topic.as_deref(),
+        Some(format!("INC-{id} · Sev 1 (critical) · mitigated · Lead: ana").as_str())
+    );
+
     // Each change is announced in the incident conversation, by whom.
     let said = app.memory.posted_texts(&conversation);
     assert!(

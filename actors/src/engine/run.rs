@@ -148,7 +148,7 @@ pub(super) async fn reconcile(
         invite.dedup();
         let spec = NewConversation {
             name: conversation_name(incident),
-            topic: topic(incident),
+            topic: topic(incident, &core.policy),
             private: incident.is_private(),
             invite,
         };
@@ -158,8 +158,17 @@ pub(super) async fn reconcile(
                 commit(core, incident, &[event], None, None).await?;
                 if let Some(conversation) = incident.conversation().cloned() {
                     let brief = render::brief(incident, &core.policy);
-                    if let Err(error) = adapter.post_message(&conversation, &brief).await {
-                        record_failure(core, incident, "post the brief", &error).await?;
+                    // Pinned, so the brief stays findable however long the
+                    // conversation grows.
+                    let posted = match adapter.post_message(&conversation, &brief).await {
+                        Ok(message) => adapter
+                            .pin(&message)
+                            .await
+                            .map_err(|error| ("pin the brief", error)),
+                        Err(error) => Err(("post the brief", error)),
+                    };
+                    if let Err((effect, error)) = posted {
+                        record_failure(core, incident, effect, &error).await?;
                     }
                 }
             }
@@ -211,10 +220,6 @@ pub(super) async fn carry_out(
                         .rename_conversation(&conversation, &conversation_name(incident))
                         .await,
                 ),
-                DomainEvent::SummaryChanged { .. } => (
-                    "set the topic",
-                    adapter.set_topic(&conversation, &topic(incident)).await,
-                ),
                 DomainEvent::LeadAssigned { lead: user, .. }
                 | DomainEvent::RoleAssigned { user, .. }
                     if user.platform == conversation.platform =>
@@ -230,6 +235,14 @@ pub(super) async fn carry_out(
             };
             if let (effect, Err(error)) = outcome {
                 failures.push((effect, error));
+            }
+        }
+        if events.iter().any(changes_topic) {
+            if let Err(error) = adapter
+                .set_topic(&conversation, &topic(incident, &core.policy))
+                .await
+            {
+                failures.push(("set the topic", error));
             }
         }
         if let Some(notice) = render::change_notice(events, actor, &core.policy) {
@@ -333,11 +346,28 @@ pub(crate) fn conversation_name(incident: &Incident) -> String {
     name.trim_end_matches('-').to_owned()
 }
 
-fn topic(incident: &Incident) -> String {
-    match incident.summary() {
-        Some(summary) => format!("{}: {}", incident.id(), summary),
-        None => format!("{}: {}", incident.id(), incident.title()),
-    }
+/// The conversation topic: the facts a responder needs at a glance,
+/// kept current as they change.
+fn topic(incident: &Incident, policy: &crate::incident::Policy) -> String {
+    let lead = incident
+        .lead()
+        .map_or("nobody".to_owned(), |lead| lead.display().to_owned());
+    format!(
+        "{} · Sev {} · {} · Lead: {}",
+        incident.id(),
+        policy.severity_label(incident.severity()),
+        incident.status(),
+        lead
+    )
+}
+
+fn changes_topic(event: &DomainEvent) -> bool {
+    matches!(
+        event,
+        DomainEvent::SeverityChanged { .. }
+            | DomainEvent::StatusChanged { .. }
+            | DomainEvent::LeadAssigned { .. }
+    )
 }
 
 /// Held by actors so the core outlives every handler future.
