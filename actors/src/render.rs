@@ -4,12 +4,80 @@
 //! renders them in its own format.
 
 use crate::incident::{DomainEvent, Incident, Policy, Status};
-use firebreak_adapters::{Button, ButtonStyle, Message, RichText, UserRef};
+use firebreak_adapters::{
+    Button, ButtonStyle, Form, FormInput, FormInputKind, Message, RichText, UserRef,
+};
 
 /// Button ids the engine understands when they come back pressed.
 pub mod actions {
     /// "I'll lead": the presser becomes the lead.
     pub const CLAIM_LEAD: &str = "incident.claim_lead";
+}
+
+/// The declare dialog, prefilled with what the person already typed (the
+/// slash command's text, or the message a shortcut was used on). Its
+/// answers come back as a form submission with the same input ids.
+pub fn declare_form(policy: &Policy, title: Option<&str>, summary: Option<&str>) -> Form {
+    let input =
+        |id: &str, label: &str, kind: FormInputKind, required: bool, initial: Option<&str>| {
+            FormInput {
+                id: id.to_owned(),
+                label: label.to_owned(),
+                kind,
+                required,
+                initial: initial
+                    .map(str::to_owned)
+                    .filter(|text| !text.trim().is_empty()),
+            }
+        };
+    let severities = crate::incident::Severity::ALL
+        .into_iter()
+        .map(|severity| {
+            (
+                severity.level().to_string(),
+                policy.severity_label(severity),
+            )
+        })
+        .collect();
+    Form {
+        id: crate::engine::DECLARE_FORM.to_owned(),
+        title: "Declare incident".to_owned(),
+        submit_label: "Declare".to_owned(),
+        inputs: vec![
+            input("title", "Title", FormInputKind::Line, true, title),
+            input(
+                "summary",
+                "What is happening?",
+                FormInputKind::Paragraph,
+                false,
+                summary,
+            ),
+            input(
+                "impact",
+                "Who or what is affected?",
+                FormInputKind::Paragraph,
+                false,
+                None,
+            ),
+            input(
+                "severity",
+                "Severity",
+                FormInputKind::Select {
+                    options: severities,
+                },
+                true,
+                None,
+            ),
+            input("lead", "Lead", FormInputKind::User, false, None),
+            input(
+                "private",
+                "Private incident (no public announcement)",
+                FormInputKind::Checkbox,
+                false,
+                None,
+            ),
+        ],
+    }
 }
 
 /// Links the messages can point at; empty when not configured.

@@ -63,3 +63,48 @@ async fn joining_an_incident_conversation_brings_a_welcome_and_the_brief() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn submitting_the_declare_form_declares_with_everything_it_asked() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    app.inject(&serde_json::json!({
+        "platform": "memory", "event_id": event_id(), "type": "form_submitted",
+        "user": { "platform": "memory", "id": "bo" },
+        "form_id": firebreak_actors::engine::DECLARE_FORM,
+        "values": {
+            "title": "Ledger mismatch", "summary": "Balances disagree", "impact": "Finance reports",
+            "severity": "1", "lead": "ana", "private": "true",
+        },
+    }))
+    .await;
+    let id = crate::support::wait_for("the incident exists", || async {
+        app.get_json("/api/v1/incidents").await["incidents"][0]["id"].as_i64()
+    })
+    .await;
+    let incident = app.incident(id).await;
+    assert_eq!(incident["title"], "Ledger mismatch");
+    assert_eq!(incident["summary"], "Balances disagree");
+    assert_eq!(incident["impact"], "Finance reports");
+    assert_eq!(incident["severity"], 1);
+    assert_eq!(incident["lead"]["id"], "ana");
+    assert_eq!(incident["private"], true);
+    assert_eq!(incident["reporter"]["id"], "bo");
+}
+
+#[tokio::test]
+async fn the_declare_form_asks_for_every_field_and_prefills_what_was_typed() {
+    let form = firebreak_actors::render::declare_form(
+        &firebreak_actors::incident::Policy::default(),
+        Some("Checkout down"),
+        Some("from a message"),
+    );
+    let ids: Vec<&str> = form.inputs.iter().map(|input| input.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["title", "summary", "impact", "severity", "lead", "private"]
+    );
+    assert_eq!(form.inputs[0].initial.as_deref(), Some("Checkout down"));
+    assert_eq!(form.inputs[1].initial.as_deref(), Some("from a message"));
+    assert_eq!(form.id, firebreak_actors::engine::DECLARE_FORM);
+}

@@ -450,9 +450,9 @@ impl Supervisor {
             severity: field("severity").and_then(|text| self.core.policy.severity_by_name(&text)),
             summary: field("summary"),
             impact: field("impact"),
+            lead: field("lead").map(|id| UserRef::new(user.platform, id)),
             platform: user.platform,
             reporter: user,
-            lead: None,
             private: field("private").is_some_and(|v| v == "true"),
             report: None,
         };
