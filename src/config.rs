@@ -23,6 +23,7 @@ pub struct Settings {
     /// Per-severity settings, keyed `1` to `4` (`[severity.1]`).
     pub severity: BTreeMap<String, SeveritySettings>,
     pub memory: MemorySettings,
+    pub slack: SlackSettings,
     /// `keyword = "reply"`: said in an incident conversation, answered.
     pub keywords: BTreeMap<String, String>,
 }
@@ -140,6 +141,43 @@ impl Default for MemorySettings {
             enabled: false,
             announce: "announce".to_owned(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackSettings {
+    /// `xoxb-…`; Slack is enabled when this and the signing secret are set.
+    pub bot_token: Option<Secret>,
+    /// Verifies that requests come from Slack.
+    pub signing_secret: Option<Secret>,
+    /// `xapp-…`, for Socket Mode (not implemented yet).
+    pub app_token: Option<Secret>,
+    /// The Web API's base URL (GovSlack and tests point it elsewhere).
+    pub api_base_url: String,
+    /// Channel id where incidents are announced (`C0123…`).
+    pub announce_channel: Option<String>,
+    /// Put in front of incident channel names.
+    pub channel_prefix: String,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        Self {
+            bot_token: None,
+            signing_secret: None,
+            app_token: None,
+            api_base_url: "https://slack.com/api/".to_owned(),
+            announce_channel: None,
+            channel_prefix: "inc-".to_owned(),
+        }
+    }
+}
+
+impl SlackSettings {
+    /// The bot token and signing secret, when Slack is configured.
+    pub fn credentials(&self) -> Option<(&Secret, &Secret)> {
+        Some((self.bot_token.as_ref()?, self.signing_secret.as_ref()?))
     }
 }
 

@@ -4,5 +4,6 @@
 
 pub mod config;
 pub mod routes;
+pub mod slack_manifest;
 pub mod startup;
 pub mod telemetry;

@@ -26,11 +26,34 @@ enum Command {
     Serve,
     /// Bring the database schema up to date and exit.
     Migrate,
+    /// Slack helpers.
+    Slack {
+        #[command(subcommand)]
+        command: SlackCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SlackCommand {
+    /// Print the Slack app manifest to paste at api.slack.com/apps.
+    Manifest {
+        /// The public base URL Slack will call (https://bot.example.com).
+        #[arg(long)]
+        url: String,
+    },
 }
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Slack {
+        command: SlackCommand::Manifest { url },
+    } = &cli.command
+    {
+        let manifest = firebreak::slack_manifest::manifest(url);
+        println!("{}", serde_json::to_string_pretty(&manifest)?);
+        return Ok(());
+    }
     let settings = Settings::load(&cli.config, std::env::vars().collect())?;
     firebreak::telemetry::init(&settings.log);
     match cli.command {
@@ -50,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
             connect_and_migrate(settings.database.url.expose()).await?;
             tracing::info!("database is up to date");
         }
+        Command::Slack { .. } => {}
     }
     Ok(())
 }

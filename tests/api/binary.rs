@@ -59,3 +59,26 @@ fn a_typo_in_the_configuration_stops_start_up_with_its_name() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("adress"), "{text}");
 }
+
+#[test]
+fn slack_manifest_prints_an_app_manifest_for_the_given_url() {
+    let output = firebreak()
+        .args(["slack", "manifest", "--url", "https://bot.example.com"])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("JSON manifest");
+    assert_eq!(
+        manifest["settings"]["interactivity"]["request_url"],
+        "https://bot.example.com/slack/interactions"
+    );
+    assert_eq!(
+        manifest["features"]["slash_commands"][0]["command"],
+        "/incident"
+    );
+}
