@@ -2,6 +2,7 @@
 //! HTTP server. `main` and the tests start the application the same way.
 
 use crate::config::Settings;
+use crate::routes::SlackEndpoint;
 use crate::routes::{self, AppState};
 use actix::{Actor, Addr};
 use actix_web::{dev::Server, web, App, HttpServer};
@@ -12,6 +13,8 @@ use firebreak_actors::engine::{
 use firebreak_actors::metrics::EngineMetrics;
 use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
+use firebreak_adapters::slack::client::SlackClient;
+use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::{ConversationRef, Platform};
 use firebreak_migrations::{Migrator, MigratorTrait};
 use std::net::{SocketAddr, TcpListener};
@@ -41,6 +44,31 @@ impl Application {
         if let Some(adapter) = &memory {
             let announce = ConversationRef::new(Platform::Memory, settings.memory.announce.clone());
             platforms = platforms.with(Arc::new(adapter.clone()), Some(announce));
+        }
+
+        let mut slack = None;
+        if let Some((token, signing_secret)) = settings.slack.credentials() {
+            let client = SlackClient::new(&settings.slack.api_base_url, token.expose().to_owned())
+                .context("invalid Slack settings")?;
+            let mut adapter = SlackAdapter::new(client, settings.slack.channel_prefix.clone());
+            // Slack being down must not keep the incident bot down.
+            if let Err(error) = adapter.identify().await {
+                tracing::warn!(platform = "slack", %error, "could not ask Slack who the bot is; carrying on");
+            }
+            let adapter = Arc::new(adapter);
+            let announce = settings
+                .slack
+                .announce_channel
+                .as_ref()
+                .map(|channel| ConversationRef::new(Platform::Slack, channel.clone()));
+            if announce.is_none() {
+                tracing::warn!(platform = "slack", "no announcement channel (FIREBREAK__SLACK__ANNOUNCE_CHANNEL): incidents get no headline");
+            }
+            platforms = platforms.with(adapter.clone(), announce);
+            slack = Some(SlackEndpoint {
+                adapter,
+                signing_secret: signing_secret.clone(),
+            });
         }
 
         let core = Arc::new(EngineCore {
@@ -75,6 +103,7 @@ impl Application {
             inbox_wake,
             api_token: settings.api.token.clone(),
             memory: memory.clone(),
+            slack,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -12,6 +12,7 @@ mod event;
 pub mod memory;
 mod message;
 mod refs;
+pub mod slack;
 
 pub use adapter::{AdapterError, AdapterResult, ChatAdapter, NewConversation};
 pub use event::{ChatEvent, ChatEventKind};

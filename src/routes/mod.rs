@@ -6,8 +6,10 @@ mod health;
 mod incidents;
 mod memory;
 mod metrics;
+mod slack;
 
 pub use errors::ApiError;
+pub use slack::SlackEndpoint;
 
 use crate::config::Secret;
 use actix::Addr;
@@ -25,7 +27,11 @@ pub struct AppState {
     pub inbox_wake: Arc<Notify>,
     pub api_token: Option<Secret>,
     pub memory: Option<MemoryAdapter>,
+    pub slack: Option<SlackEndpoint>,
 }
+
+/// Largest webhook body accepted; Slack's are a few kilobytes.
+const MAX_WEBHOOK_BYTES: usize = 512 * 1024;
 
 /// Largest JSON body the API accepts.
 const MAX_JSON_BYTES: usize = 256 * 1024;
@@ -60,6 +66,10 @@ pub fn register(config: &mut web::ServiceConfig) {
                     web::post().to(incidents::command),
                 ),
         )
+        .app_data(web::PayloadConfig::new(MAX_WEBHOOK_BYTES))
+        .route("/slack/events", web::post().to(slack::events))
+        .route("/slack/commands", web::post().to(slack::commands))
+        .route("/slack/interactions", web::post().to(slack::interactions))
         .route("/memory/events", web::post().to(memory::inject))
         .route("/memory/calls", web::get().to(memory::calls));
 }

@@ -9,4 +9,5 @@ mod binary;
 mod chat;
 mod durability;
 mod incident_flow;
+mod slack;
 mod tidy;

@@ -396,7 +396,7 @@ mod tests {
             Incident::from_declared(IncidentId(42), &declared, Utc::now()).expect("declared");
         assert_eq!(
             conversation_name(&incident),
-            "inc-42-payments-eu-cards-failing-again"
+            "42-payments-eu-cards-failing-again"
         );
     }
 }

@@ -4,6 +4,7 @@
 //! killing the process), an HTTP client, and `wait_until` instead of sleeps.
 
 mod database;
+pub mod fake_slack;
 
 pub use database::TestDatabase;
 

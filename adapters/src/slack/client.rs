@@ -1,0 +1,409 @@
+//! The Slack Web API client: one authenticated POST per method call, with
+//! the retrying DESIGN.md rule 5 asks for ("outbound calls are retried, not
+//! lost").
+//!
+//! Slack answers almost everything with HTTP 200 and a JSON body whose `ok`
+//! field says whether the call worked (<https://api.slack.com/web#responses>).
+//! The HTTP status matters for rate limits (429 with `Retry-After` in
+//! seconds, <https://api.slack.com/apis/rate-limits>) and for Slack's own
+//! outages (5xx). [`SlackClient::call`] retries what may pass (rate limits,
+//! 5xx, timeouts, refused connections, and the `ok: false` codes that mean
+//! "our fault, try again"), waiting through an injected [`Sleeper`], and
+//! returns a [`SlackError`] for what still fails after
+//! [`RetryPolicy::max_attempts`], so the caller can record it.
+//!
+//! The typed wrappers (`post_message`, `create_conversation`, `invite`, …)
+//! live in `methods`; they build each method's documented request and pick
+//! out the ids the engine needs.
+//!
+//! The bot token is a secret: it lives only in a header value marked
+//! sensitive, and neither `Debug` nor any error or log line shows it.
+
+mod error;
+mod methods;
+mod retry;
+#[cfg(test)]
+mod tests;
+mod user_cache;
+
+pub use error::SlackError;
+pub use methods::{AuthInfo, ChannelInfo, PostedMessage, UserInfo, ViewInfo};
+pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::error::Error as _;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use user_cache::UserCache;
+
+/// Where Slack serves the Web API. Configurable (DESIGN.md: every
+/// platform's API base URL is) so tests and proxies can point elsewhere.
+pub const DEFAULT_API_BASE_URL: &str = "https://slack.com/api/";
+
+/// How long one request may take before it counts as a transient failure.
+/// Slack answers in well under a second when healthy; an incident actor
+/// waits on this call, so a hung connection must not hold it for long.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a `users.info` answer is reused.
+pub const DEFAULT_USER_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// The wait when Slack rate-limits without a usable `Retry-After`.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Slack warns (`missing_charset`) when a JSON body does not name its charset.
+const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// `ok: false` codes that mean Slack failed, not our request
+/// (<https://api.slack.com/methods/chat.postMessage#errors>): retried like
+/// a 5xx.
+const TRANSIENT_ERROR_CODES: [&str; 3] = ["internal_error", "fatal_error", "service_unavailable"];
+
+/// A Slack Web API client for one bot token. Cheap to clone; clones share
+/// the connection pool and the user cache.
+#[derive(Clone)]
+pub struct SlackClient {
+    http: reqwest::Client,
+    /// The base URL without its trailing slash, so `{base}/{method}` is
+    /// right whichever way the operator wrote it.
+    base_url: String,
+    /// `Bearer <token>`, marked sensitive so the HTTP stack never prints it.
+    authorization: HeaderValue,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    sleeper: Arc<dyn Sleeper>,
+    users: Arc<UserCache>,
+}
+
+impl SlackClient {
+    /// A client for the Web API at `api_base_url` (normally
+    /// [`DEFAULT_API_BASE_URL`]; with or without a trailing slash) that
+    /// authenticates with `bot_token` (`xoxb-…`).
+    pub fn new(api_base_url: &str, bot_token: String) -> Result<Self, SlackError> {
+        let base_url = normalise_base_url(api_base_url)?;
+        let authorization = bearer_header(bot_token)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| {
+                SlackError::InvalidConfig(format!("could not build the HTTP client: {error}"))
+            })?;
+        Ok(SlackClient {
+            http,
+            base_url,
+            authorization,
+            retry: RetryPolicy::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            sleeper: Arc::new(TokioSleeper),
+            users: Arc::new(UserCache::new(DEFAULT_USER_CACHE_TTL)),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Starts a fresh user cache that keeps answers for `ttl`.
+    pub fn with_user_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.users = Arc::new(UserCache::new(ttl));
+        self
+    }
+
+    /// Calls Web API `method` (`chat.postMessage`) with a JSON body and
+    /// returns Slack's whole answer when it says `"ok": true`.
+    ///
+    /// Rate limits, 5xx, timeouts, connection errors and the codes
+    /// `ratelimited`, `internal_error`, `fatal_error`, `service_unavailable`
+    /// are retried per the [`RetryPolicy`]; any other `"ok": false` is
+    /// returned at once as [`SlackError::Api`].
+    ///
+    /// Retrying a write whose response was lost (timeout, 5xx, `fatal_error`)
+    /// can apply it twice; Slack offers no idempotency key, and a duplicate
+    /// message is better than a lost one.
+    #[tracing::instrument(name = "slack_call", skip_all, fields(method = %method))]
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
+        let bytes = serde_json::to_vec(body).map_err(|error| SlackError::InvalidRequest {
+            method: method.to_owned(),
+            reason: format!("body is not serialisable JSON: {error}"),
+        })?;
+        self.call_with_retries(
+            method,
+            EncodedBody {
+                content_type: JSON_CONTENT_TYPE,
+                bytes,
+            },
+        )
+        .await
+    }
+
+    /// Like [`call`](Self::call), but sends the arguments form-encoded.
+    /// Slack's read methods (`users.info`, `conversations.info`) ignore a
+    /// JSON body and answer as if no arguments were sent (`users.info`
+    /// says `user_not_found`), so they must go this way.
+    #[tracing::instrument(name = "slack_call", skip_all, fields(method = %method))]
+    pub async fn call_form(
+        &self,
+        method: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Value, SlackError> {
+        let encoded =
+            serde_urlencoded::to_string(fields).map_err(|error| SlackError::InvalidRequest {
+                method: method.to_owned(),
+                reason: format!("arguments cannot be form-encoded: {error}"),
+            })?;
+        self.call_with_retries(
+            method,
+            EncodedBody {
+                content_type: FORM_CONTENT_TYPE,
+                bytes: encoded.into_bytes(),
+            },
+        )
+        .await
+    }
+
+    async fn call_with_retries(
+        &self,
+        method: &str,
+        body: EncodedBody,
+    ) -> Result<Value, SlackError> {
+        check_method_name(method)?;
+        let max_attempts = self.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt(method, &body).await {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            let (delay, reason) = match failure {
+                Failure::Final(error) => return Err(error),
+                Failure::RateLimited { retry_after } => {
+                    if retry_after > self.retry.max_retry_after {
+                        tracing::warn!(
+                            retry_after_s = retry_after.as_secs(),
+                            max_retry_after_s = self.retry.max_retry_after.as_secs(),
+                            "Slack asked for a longer wait than we allow; giving up"
+                        );
+                        return Err(SlackError::RateLimited { retry_after });
+                    }
+                    if attempt >= max_attempts {
+                        tracing::warn!(attempt, "still rate limited; giving up");
+                        return Err(SlackError::RateLimited { retry_after });
+                    }
+                    (retry_after, "rate limited".to_owned())
+                }
+                Failure::Transient(reason) => {
+                    if attempt >= max_attempts {
+                        tracing::warn!(attempt, %reason, "Slack call still failing; giving up");
+                        return Err(SlackError::Unavailable(format!(
+                            "{reason} (gave up after {attempt} attempts)"
+                        )));
+                    }
+                    (self.retry.backoff(attempt), reason)
+                }
+            };
+            tracing::warn!(
+                attempt,
+                max_attempts,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                %reason,
+                "Slack call failed; retrying"
+            );
+            self.sleeper.sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// One request and the classification of its answer.
+    async fn attempt(&self, method: &str, body: &EncodedBody) -> Result<Value, Failure> {
+        let response = self
+            .http
+            .post(format!("{}/{}", self.base_url, method))
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, body.content_type)
+            .body(body.bytes.clone())
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|error| Failure::Transient(self.describe_transport_error(method, &error)))?;
+
+        let status = response.status();
+        let retry_after = parse_retry_after(response.headers());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(Failure::RateLimited {
+                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+            });
+        }
+        if status.is_server_error() {
+            return Err(Failure::Transient(format!("{method}: HTTP {status}")));
+        }
+        // A body cut off mid-way is the network failing, not Slack answering.
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| Failure::Transient(self.describe_transport_error(method, &error)))?;
+        let answer: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            Failure::Final(invalid_response(
+                method,
+                format!("HTTP {status} with a body that is not JSON"),
+            ))
+        })?;
+
+        match answer.get("ok").and_then(Value::as_bool) {
+            Some(true) if status.is_success() => Ok(answer),
+            Some(false) => Err(classify_refusal(method, &answer, retry_after)),
+            _ => Err(Failure::Final(invalid_response(
+                method,
+                format!("HTTP {status} without the documented boolean `ok`"),
+            ))),
+        }
+    }
+
+    fn describe_transport_error(&self, method: &str, error: &reqwest::Error) -> String {
+        if error.is_timeout() {
+            return format!("{method}: no answer within {:?}", self.request_timeout);
+        }
+        // reqwest's own message is generic ("error sending request"); the
+        // cause ("connection refused", "dns error") is further down the chain.
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        format!("{method}: {text}")
+    }
+}
+
+impl fmt::Debug for SlackClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackClient")
+            .field("base_url", &self.base_url)
+            .field("bot_token", &"<redacted>")
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request body encoded once and re-sent on each attempt.
+struct EncodedBody {
+    content_type: &'static str,
+    bytes: Vec<u8>,
+}
+
+/// Why one attempt failed, before the retry loop decides what to do.
+enum Failure {
+    /// Retrying cannot help: return this.
+    Final(SlackError),
+    /// Wait `retry_after` (if the policy allows), then try again.
+    RateLimited { retry_after: Duration },
+    /// Back off, then try again; the text says what happened.
+    Transient(String),
+}
+
+fn classify_refusal(method: &str, answer: &Value, retry_after: Option<Duration>) -> Failure {
+    let text_field = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
+    let code = text_field("error").unwrap_or_else(|| "unknown_error".to_owned());
+    if code == "ratelimited" {
+        return Failure::RateLimited {
+            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        };
+    }
+    if TRANSIENT_ERROR_CODES.contains(&code.as_str()) {
+        return Failure::Transient(format!("{method}: {code}"));
+    }
+    Failure::Final(SlackError::Api {
+        method: method.to_owned(),
+        code,
+        needed: text_field("needed"),
+        provided: text_field("provided"),
+    })
+}
+
+fn invalid_response(method: &str, reason: String) -> SlackError {
+    SlackError::InvalidResponse {
+        method: method.to_owned(),
+        reason,
+    }
+}
+
+/// Slack sends whole seconds (<https://api.slack.com/apis/rate-limits>);
+/// anything else counts as absent.
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+fn normalise_base_url(api_base_url: &str) -> Result<String, SlackError> {
+    let parsed = reqwest::Url::parse(api_base_url.trim()).map_err(|error| {
+        SlackError::InvalidConfig(format!(
+            "API base URL {api_base_url:?} is not a URL: {error}"
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(SlackError::InvalidConfig(format!(
+            "API base URL {api_base_url:?} must be a plain http(s) URL"
+        )));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The token is trimmed because secrets read from files often end in a
+/// newline; error messages describe it without ever quoting it.
+fn bearer_header(bot_token: String) -> Result<HeaderValue, SlackError> {
+    let token = bot_token.trim();
+    if token.is_empty() {
+        return Err(SlackError::InvalidConfig(
+            "the bot token is empty".to_owned(),
+        ));
+    }
+    let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        SlackError::InvalidConfig(
+            "the bot token contains characters not allowed in an HTTP header".to_owned(),
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Method names go into the URL path: only Slack's `family.method` shape
+/// is let through, so a stray `/` or `?` cannot send the request elsewhere.
+fn check_method_name(method: &str) -> Result<(), SlackError> {
+    let well_formed = !method.is_empty()
+        && method
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(SlackError::InvalidRequest {
+            method: method.to_owned(),
+            reason: "not a Web API method name".to_owned(),
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! How hard [`SlackClient`](super::SlackClient) tries before it gives up
+//! ([`RetryPolicy`]), and how it waits between tries ([`Sleeper`]).
+//!
+//! Waiting goes through a trait so tests inject a sleeper that records the
+//! delays and returns at once: the retry schedule is asserted exactly and
+//! no test really sleeps.
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// When to retry a failed call and when to give up and surface the failure.
+///
+/// Every request counts towards `max_attempts`, whether it failed with a
+/// rate limit or an outage, so a call never takes more than that many
+/// requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Requests made at most, the first included. `0` is treated as `1`.
+    pub max_attempts: u32,
+    /// Wait after the first transient failure (5xx, timeout, connection
+    /// error); it doubles after each further failure.
+    pub first_backoff: Duration,
+    /// The doubling stops here.
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` we honour by waiting. Beyond it the call
+    /// fails at once with [`SlackError::RateLimited`](super::SlackError::RateLimited):
+    /// an incident actor must not sit for minutes on one chat call, and the
+    /// caller records the failure instead.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Five requests over roughly 7.5 s of backoff (0.5 + 1 + 2 + 4) ride
+    /// out a brief Slack blip; a Retry-After of up to a minute covers
+    /// Slack's per-minute tiers (<https://api.slack.com/apis/rate-limits>).
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            first_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `failed_attempt` (1-based):
+    /// `first_backoff`, doubled for each earlier failure, capped at
+    /// `max_backoff`.
+    pub fn backoff(&self, failed_attempt: u32) -> Duration {
+        let doublings = failed_attempt.saturating_sub(1).min(31);
+        self.first_backoff
+            .saturating_mul(1_u32 << doublings)
+            .min(self.max_backoff)
+    }
+}
+
+/// Waits between retries.
+#[async_trait]
+pub trait Sleeper: Send + Sync {
+    async fn sleep(&self, delay: Duration);
+}
+
+/// The production [`Sleeper`]: a tokio timer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+#[async_trait]
+impl Sleeper for TokioSleeper {
+    async fn sleep(&self, delay: Duration) {
+        tokio::time::sleep(delay).await;
+    }
+}
