@@ -12,7 +12,18 @@ use firebreak_adapters::{
 pub mod actions {
     /// "I'll lead": the presser becomes the lead.
     pub const CLAIM_LEAD: &str = "incident.claim_lead";
+    /// Opens the edit form.
+    pub const EDIT: &str = "incident.edit";
+    /// Closes the incident (the rules still apply: it needs a lead).
+    pub const CLOSE: &str = "incident.close";
+    /// Link buttons; their presses carry nothing to do.
+    pub const JOIN: &str = "incident.join";
+    pub const PAGE: &str = "incident.page";
 }
+
+/// The edit form's id is this followed by the incident number, so the
+/// submission names its incident.
+pub const EDIT_FORM_PREFIX: &str = "incident.edit:";
 
 /// The declare dialog, prefilled with what the person already typed (the
 /// slash command's text, or the message a shortcut was used on). Its
@@ -80,6 +91,67 @@ pub fn declare_form(policy: &Policy, title: Option<&str>, summary: Option<&str>)
     }
 }
 
+/// The edit dialog for an incident's headline facts, filled with their
+/// current values.
+pub fn edit_form(incident: &Incident, policy: &Policy) -> Form {
+    let input =
+        |id: &str, label: &str, kind: FormInputKind, required: bool, initial: Option<String>| {
+            FormInput {
+                id: id.to_owned(),
+                label: label.to_owned(),
+                kind,
+                required,
+                initial,
+            }
+        };
+    let severities = crate::incident::Severity::ALL
+        .into_iter()
+        .map(|severity| {
+            (
+                severity.level().to_string(),
+                policy.severity_label(severity),
+            )
+        })
+        .collect();
+    Form {
+        id: format!("{EDIT_FORM_PREFIX}{}", incident.id().0),
+        title: format!("Edit {}", incident.id()),
+        submit_label: "Save".to_owned(),
+        inputs: vec![
+            input(
+                "title",
+                "Title",
+                FormInputKind::Line,
+                true,
+                Some(incident.title().to_owned()),
+            ),
+            input(
+                "summary",
+                "What is happening?",
+                FormInputKind::Paragraph,
+                false,
+                incident.summary().map(str::to_owned),
+            ),
+            input(
+                "impact",
+                "Who or what is affected?",
+                FormInputKind::Paragraph,
+                false,
+                incident.impact().map(str::to_owned),
+            ),
+            input(
+                "severity",
+                "Severity",
+                FormInputKind::Select {
+                    options: severities,
+                },
+                true,
+                Some(incident.severity().level().to_string()),
+            ),
+        ],
+    }
+}
+
 /// Links the messages can point at; empty when not configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Links {
@@ -116,21 +188,24 @@ pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message 
         message = message.with_field("Impact", RichText::plain(impact));
     }
     if let Some(url) = &links.conversation {
-        message = message.with_field("Conversation", RichText::new().link("join", url.clone()));
+        message = message.with_button(Button::link(actions::JOIN, "Join channel", url.clone()));
     }
     if let Some(url) = &links.page {
-        message = message.with_field(
-            "Incident page",
-            RichText::new().link(incident.id().to_string(), url.clone()),
-        );
+        message = message.with_button(Button::link(actions::PAGE, "Incident page", url.clone()));
     }
-    if incident.lead().is_none() && !incident.is_final() {
-        message = message.with_button(Button {
-            action_id: actions::CLAIM_LEAD.to_owned(),
-            label: "I'll lead".to_owned(),
-            value: incident.id().0.to_string(),
-            style: ButtonStyle::Primary,
-        });
+    if !incident.is_final() {
+        let id = incident.id().0.to_string();
+        if incident.lead().is_none() {
+            message = message.with_button(
+                Button::action(actions::CLAIM_LEAD, "I'll lead", id.clone())
+                    .with_style(ButtonStyle::Primary),
+            );
+        }
+        message = message
+            .with_button(Button::action(actions::EDIT, "Edit", id.clone()))
+            .with_button(
+                Button::action(actions::CLOSE, "Close", id).with_style(ButtonStyle::Danger),
+            );
     }
     message.with_context(RichText::plain(format!(
         "Declared {} UTC",
@@ -257,16 +332,26 @@ mod tests {
         assert_eq!(
             message.to_plain(),
             "🟠 INC-7: Payments failing\nCard payments time out\nStatus: triage\nSeverity: 2 (major)\n\
-             Lead: nobody yet\nReporter: @Bo\nIncident page: INC-7\n[I'll lead]\nDeclared 2026-11-24 09:30 UTC"
+             Lead: nobody yet\nReporter: @Bo\n[Incident page]\n[I'll lead]\n[Edit]\n[Close]\n\
+             Declared 2026-11-24 09:30 UTC"
         );
-        assert_eq!(message.buttons[0].value, "7");
+        assert_eq!(
+            message.buttons[0].url.as_deref(),
+            Some("https://firebreak.test/incidents/7")
+        );
+        assert_eq!(message.buttons[1].value, "7");
     }
 
     #[test]
     fn headline_drops_the_lead_button_once_someone_leads() {
         let ana = UserRef::new(Platform::Memory, "ana").with_name("Ana");
         let message = headline(&incident(Some(ana)), &Policy::default(), &Links::default());
-        assert!(message.buttons.is_empty());
+        let actions: Vec<&str> = message
+            .buttons
+            .iter()
+            .map(|button| button.action_id.as_str())
+            .collect();
+        assert_eq!(actions, [actions::EDIT, actions::CLOSE]);
         assert!(message.to_plain().contains("Lead: @Ana"));
     }
 

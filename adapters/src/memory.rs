@@ -228,7 +228,7 @@ impl ChatAdapter for MemoryAdapter {
         self.record(|_| {
             let call = Call::Rename {
                 conversation: conversation.clone(),
-                name: name.to_owned(),
+                name: format!("{CONVERSATION_PREFIX}{name}"),
             };
             ((), call)
         })

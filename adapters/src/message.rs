@@ -111,6 +111,43 @@ pub struct Button {
     pub value: String,
     #[serde(default)]
     pub style: ButtonStyle,
+    /// A link button: opens this URL instead of (only) reporting the press.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Button {
+    /// A button whose press comes back as an event.
+    pub fn action(
+        action_id: impl Into<String>,
+        label: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            action_id: action_id.into(),
+            label: label.into(),
+            value: value.into(),
+            style: ButtonStyle::Default,
+            url: None,
+        }
+    }
+
+    /// A button that opens `url`.
+    pub fn link(
+        action_id: impl Into<String>,
+        label: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self {
+            url: Some(url.into()),
+            ..Self::action(action_id, label, "")
+        }
+    }
+
+    pub fn with_style(mut self, style: ButtonStyle) -> Self {
+        self.style = style;
+        self
+    }
 }
 
 /// A rich message: an optional heading, paragraphs, fields, buttons and a
@@ -242,12 +279,7 @@ mod tests {
         let message = Message::rich(RichText::plain("Lead is ").mention(ana.clone()))
             .with_heading("INC-1: Payments failing")
             .with_field("Severity", RichText::new().strong("1 (critical)"))
-            .with_button(Button {
-                action_id: "ack".into(),
-                label: "Acknowledge".into(),
-                value: "1".into(),
-                style: ButtonStyle::Primary,
-            })
+            .with_button(Button::action("ack", "Acknowledge", "1").with_style(ButtonStyle::Primary))
             .with_context(RichText::plain("declared by ").link("Bo", "https://example.test"));
         assert_eq!(
             message.to_plain(),

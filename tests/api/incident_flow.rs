@@ -304,7 +304,13 @@ async fn the_headline_button_makes_the_presser_lead() {
         app.headline("Login broken").is_some()
     })
     .await;
-    let button = app.headline("Login broken").expect("headline").buttons[0].clone();
+    let button = app
+        .headline("Login broken")
+        .expect("headline")
+        .buttons
+        .into_iter()
+        .find(|button| button.action_id == firebreak_actors::render::actions::CLAIM_LEAD)
+        .expect("an I'll lead button");
 
     app.inject(&json!({
         "platform": "memory", "event_id": event_id(), "type": "button_pressed",
@@ -404,4 +410,145 @@ async fn a_private_incident_gets_a_private_conversation_and_no_public_headline()
     // so by its answer any headline would have been posted.
     assert_eq!(app.command(id, "note checked").await.0, 200);
     assert!(app.headline("Suspected breach").is_none());
+}
+
+/// Presses a headline button of the incident titled `title`.
+async fn press(app: &TestApp, title: &str, action_id: &str, user: &str) {
+    let button = app
+        .headline(title)
+        .expect("headline")
+        .buttons
+        .into_iter()
+        .find(|button| button.action_id == action_id)
+        .expect("the button is on the headline");
+    app.inject(&json!({
+        "platform": "memory", "event_id": event_id(), "type": "button_pressed",
+        "conversation": { "platform": "memory", "id": "announce" },
+        "user": { "platform": "memory", "id": user },
+        "action_id": button.action_id, "value": button.value, "trigger": "trigger-1",
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn the_headline_close_button_closes_and_refusals_go_to_the_incident_channel() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app.declare(json!({ "title": "Batch late" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    assert_eq!(app.command(id, "status investigating").await.0, 200);
+    wait_until("the headline is posted", || async {
+        app.headline("Batch late").is_some()
+    })
+    .await;
+
+    press(
+        &app,
+        "Batch late",
+        firebreak_actors::render::actions::CLOSE,
+        "bo",
+    )
+    .await;
+    wait_until("the refusal is said in the incident channel", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("no lead"))
+    })
+    .await;
+    assert!(!app
+        .memory
+        .posted_texts(&firebreak_adapters::ConversationRef::new(
+            firebreak_adapters::Platform::Memory,
+            "announce"
+        ))
+        .iter()
+        .any(|text| text.contains("no lead")));
+
+    assert_eq!(app.command(id, "lead @ana").await.0, 200);
+    press(
+        &app,
+        "Batch late",
+        firebreak_actors::render::actions::CLOSE,
+        "ana",
+    )
+    .await;
+    wait_until("it is closed", || async {
+        app.incident(id).await["status"] == "closed"
+    })
+    .await;
+    wait_until("the headline drops its buttons", || async {
+        app.headline("Batch late")
+            .is_some_and(|headline| headline.buttons.iter().all(|button| button.url.is_some()))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_edit_button_opens_a_filled_form_and_its_answers_change_the_incident_at_once() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let id = app
+        .declare(json!({ "title": "Slow pages", "summary": "p99 up", "severity": 3 }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    wait_until("the headline is posted", || async {
+        app.headline("Slow pages").is_some()
+    })
+    .await;
+
+    press(
+        &app,
+        "Slow pages",
+        firebreak_actors::render::actions::EDIT,
+        "bo",
+    )
+    .await;
+    let form = crate::support::wait_for("the form opens", || async {
+        app.memory.calls().into_iter().find_map(|call| match call {
+            Call::OpenForm { form, .. } => Some(form),
+            _ => None,
+        })
+    })
+    .await;
+    assert_eq!(form.id, format!("incident.edit:{id}"));
+    let initial: Vec<Option<String>> = form
+        .inputs
+        .iter()
+        .map(|input| input.initial.clone())
+        .collect();
+    assert_eq!(
+        initial,
+        [
+            Some("Slow pages".into()),
+            Some("p99 up".into()),
+            None,
+            Some("3".into())
+        ]
+    );
+
+    app.inject(&json!({
+        "platform": "memory", "event_id": event_id(), "type": "form_submitted",
+        "user": { "platform": "memory", "id": "bo" }, "form_id": form.id,
+        "values": { "title": "Slow checkout pages", "summary": "p99 up", "severity": "2" },
+    }))
+    .await;
+    wait_until("both changes are applied", || async {
+        let incident = app.incident(id).await;
+        incident["title"] == "Slow checkout pages" && incident["severity"] == 2
+    })
+    .await;
+    let timeline = app.timeline_texts(id).await;
+    assert!(
+        !timeline.iter().any(|text| text.starts_with("Summary")),
+        "the unchanged summary is not rewritten"
+    );
+    assert!(app.memory.calls().iter().any(|call| matches!(
+        call,
+        Call::Rename { conversation: c, name } if *c == conversation && name == &format!("inc-{id}-slow-checkout-pages")
+    )));
 }

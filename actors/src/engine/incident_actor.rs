@@ -3,7 +3,7 @@
 //! to the same incident waits until the first has been persisted and its
 //! effects carried out.
 
-use super::messages::{ApplyCommand, Execute, Reply, Snapshot, Welcome};
+use super::messages::{ApplyCommand, ApplyEdits, Execute, OpenEditForm, Reply, Snapshot, Welcome};
 use super::run::{self, SharedCore};
 use super::supervisor::{ActorStopped, BindConversation, Supervisor};
 use super::EngineError;
@@ -161,6 +161,45 @@ impl Handler<Welcome> for IncidentActor {
                 changes: 0,
             };
             (incident, Ok(reply))
+        })
+    }
+}
+
+impl Handler<OpenEditForm> for IncidentActor {
+    type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
+
+    fn handle(&mut self, message: OpenEditForm, _ctx: &mut Self::Context) -> Self::Result {
+        self.atomically(move |core, mut incident| async move {
+            run::open_edit_form(
+                &core,
+                &mut incident,
+                &message.user,
+                message.trigger.as_deref(),
+            )
+            .await;
+            let reply = Reply {
+                text: "Opened the edit form".to_owned(),
+                changes: 0,
+            };
+            (incident, Ok(reply))
+        })
+    }
+}
+
+impl Handler<ApplyEdits> for IncidentActor {
+    type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
+
+    fn handle(&mut self, message: ApplyEdits, _ctx: &mut Self::Context) -> Self::Result {
+        self.atomically(move |core, mut incident| async move {
+            let result = run::apply_edits(
+                &core,
+                &mut incident,
+                &message.values,
+                &message.user,
+                message.origin,
+            )
+            .await;
+            (incident, result)
         })
     }
 }

@@ -12,6 +12,9 @@ pub enum Source {
     Chat(ConversationRef),
     /// Sent through the admin API: the answer is the HTTP response.
     Api,
+    /// From somewhere shared (a button on the headline): answers go to the
+    /// incident's own conversation rather than the announcement channel.
+    IncidentConversation,
 }
 
 /// A new incident, from the API, a chat command or a form.
@@ -107,4 +110,21 @@ pub struct RunCommand {
     pub incident: crate::incident::IncidentId,
     pub text: String,
     pub user: UserRef,
+}
+
+/// Open the edit form for someone who pressed Edit.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct OpenEditForm {
+    pub user: UserRef,
+    pub trigger: Option<String>,
+}
+
+/// The edit form came back: change whatever differs from now.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct ApplyEdits {
+    pub values: std::collections::BTreeMap<String, String>,
+    pub user: UserRef,
+    pub origin: Option<i64>,
 }

@@ -261,6 +261,89 @@ pub(super) async fn carry_out(
     }
 }
 
+/// Opens the edit form for `user`.
+pub(super) async fn open_edit_form(
+    core: &EngineCore,
+    incident: &mut Incident,
+    user: &UserRef,
+    trigger: Option<&str>,
+) {
+    let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
+        return;
+    };
+    let form = render::edit_form(incident, &core.policy);
+    if let Err(error) = adapter.open_form(user, trigger, &form).await {
+        tracing::warn!(incident = %incident.id(), %error, "could not open the edit form");
+    }
+}
+
+/// Applies the edit form: one command per field that changed, decided in
+/// turn and stored together, so an edit is all or nothing.
+pub(super) async fn apply_edits(
+    core: &EngineCore,
+    incident: &mut Incident,
+    values: &std::collections::BTreeMap<String, String>,
+    user: &UserRef,
+    origin: Option<i64>,
+) -> Result<Reply, EngineError> {
+    let field = |key: &str| {
+        values
+            .get(key)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    };
+    let mut commands = Vec::new();
+    if let Some(title) = field("title").filter(|title| *title != incident.title()) {
+        commands.push(Command::Rename(title.to_owned()));
+    }
+    if let Some(summary) = field("summary").filter(|summary| Some(*summary) != incident.summary()) {
+        commands.push(Command::Summary(summary.to_owned()));
+    }
+    if let Some(impact) = field("impact").filter(|impact| Some(*impact) != incident.impact()) {
+        commands.push(Command::Impact(impact.to_owned()));
+    }
+    if let Some(severity) = field("severity").and_then(|text| core.policy.severity_by_name(text)) {
+        if severity != incident.severity() {
+            commands.push(Command::Severity(severity));
+        }
+    }
+    let context = Context {
+        actor: user.clone(),
+        now: Utc::now(),
+        policy: &core.policy,
+    };
+    let mut draft = incident.clone();
+    let mut events = Vec::new();
+    for command in &commands {
+        let decided = decide(&draft, command, &context)?;
+        for event in &decided {
+            draft.apply(event, context.now);
+        }
+        events.extend(decided);
+    }
+    if events.is_empty() {
+        return Ok(Reply {
+            text: "Nothing changed.".to_owned(),
+            changes: 0,
+        });
+    }
+    if commit(core, incident, &events, Some(user), origin).await? == AppendOutcome::AlreadyApplied {
+        return Ok(Reply {
+            text: "Already applied.".to_owned(),
+            changes: 0,
+        });
+    }
+    carry_out(core, incident, &events, Some(user)).await;
+    Ok(Reply {
+        text: events
+            .iter()
+            .map(|event| event.describe(&core.policy))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        changes: events.len(),
+    })
+}
+
 /// Posts a welcome and the brief to someone who joined the conversation.
 pub(super) async fn welcome(core: &EngineCore, incident: &mut Incident, user: &UserRef) {
     let (Some(adapter), Some(conversation)) = (
@@ -299,8 +382,13 @@ async fn update_headline(
 /// Says something in the conversation a chat command came from. A failure
 /// here is only logged: the answer is not part of the incident's record.
 async fn answer_in_chat(core: &EngineCore, incident: &Incident, source: &Source, text: &str) {
-    let Source::Chat(conversation) = source else {
-        return;
+    let conversation = match source {
+        Source::Chat(conversation) => conversation,
+        Source::IncidentConversation => match incident.conversation() {
+            Some(conversation) => conversation,
+            None => return,
+        },
+        Source::Api => return,
     };
     let Some(adapter) = core.platforms.adapter(conversation.platform) else {
         return;

@@ -8,8 +8,8 @@
 
 use super::incident_actor::IncidentActor;
 use super::messages::{
-    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
-    Source, Welcome,
+    ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, HandleChatEvent, Handled,
+    OpenEditForm, Reply, RunCommand, Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -251,6 +251,26 @@ impl Supervisor {
         event: ChatEvent,
         origin: Option<i64>,
     ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+        // The edit form names its incident, wherever it was submitted.
+        if let ChatEventKind::FormSubmitted {
+            form_id,
+            values,
+            user,
+            ..
+        } = &event.kind
+        {
+            if let Some(Ok(id)) = form_id
+                .strip_prefix(render::EDIT_FORM_PREFIX)
+                .map(str::parse::<IncidentId>)
+            {
+                let message = ApplyEdits {
+                    values: values.clone(),
+                    user: user.clone(),
+                    origin,
+                };
+                return Box::pin(self.deliver(id, message).map(handled));
+            }
+        }
         let Some(conversation) = event.kind.conversation().cloned() else {
             return match event.kind {
                 ChatEventKind::FormSubmitted {
@@ -268,21 +288,35 @@ impl Supervisor {
             action_id,
             value,
             user,
+            trigger,
             ..
         } = &event.kind
         {
-            if action_id == render::actions::CLAIM_LEAD {
-                let Ok(id) = value.parse::<IncidentId>() else {
-                    return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
-                };
-                let message = ApplyCommand {
-                    command: Command::Lead(None),
-                    user: user.clone(),
-                    source: Source::Chat(conversation),
-                    origin,
-                };
-                return Box::pin(self.deliver(id, message).map(handled));
-            }
+            let id = value.parse::<IncidentId>();
+            let command = match action_id.as_str() {
+                render::actions::CLAIM_LEAD => Some(Command::Lead(None)),
+                render::actions::CLOSE => Some(Command::Close),
+                _ => None,
+            };
+            return match (id, command) {
+                (Ok(id), Some(command)) => {
+                    let message = ApplyCommand {
+                        command,
+                        user: user.clone(),
+                        source: Source::IncidentConversation,
+                        origin,
+                    };
+                    Box::pin(self.deliver(id, message).map(handled))
+                }
+                (Ok(id), None) if action_id == render::actions::EDIT => {
+                    let message = OpenEditForm {
+                        user: user.clone(),
+                        trigger: trigger.clone(),
+                    };
+                    Box::pin(self.deliver(id, message).map(handled))
+                }
+                _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+            };
         }
         if let Some(id) = self.routes.get(&conversation).copied() {
             return self.route_to_incident(id, event, conversation, origin);

@@ -32,6 +32,7 @@ mod limit {
     pub const ACTIONS_ELEMENTS: usize = 25;
     pub const BUTTON_TEXT: usize = 75;
     pub const BUTTON_VALUE: usize = 2000;
+    pub const BUTTON_URL: usize = 3000;
     pub const CONTEXT_TEXT: usize = 3000;
     /// Not a hard limit (Slack truncates `text` at 40,000); the fallback
     /// only feeds notifications, which show far less.
@@ -262,6 +263,9 @@ fn button(button: &Button) -> Value {
         ButtonStyle::Primary => element["style"] = json!("primary"),
         ButtonStyle::Danger => element["style"] = json!("danger"),
     }
+    if let Some(url) = &button.url {
+        element["url"] = json!(truncate(url, limit::BUTTON_URL));
+    }
     element
 }
 
@@ -362,12 +366,20 @@ mod tests {
     }
 
     fn button(action_id: &str, label: &str, style: ButtonStyle) -> Button {
-        Button {
-            action_id: action_id.into(),
-            label: label.into(),
-            value: "INC-42".into(),
-            style,
-        }
+        Button::action(action_id, label, "INC-42").with_style(style)
+    }
+
+    #[test]
+    fn a_link_button_carries_its_url() {
+        let message = Message::text("x").with_button(Button::link(
+            "incident.page",
+            "Incident page",
+            "https://fb.test/incidents/INC-1",
+        ));
+        let payload = message_payload(&message);
+        let element = &blocks(&payload)[1]["elements"][0];
+        assert_eq!(element["url"], "https://fb.test/incidents/INC-1");
+        assert_eq!(element["text"]["text"], "Incident page");
     }
 
     fn blocks(payload: &Value) -> &Vec<Value> {
