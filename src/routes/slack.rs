@@ -1,9 +1,10 @@
 //! Slack's doors: `POST /slack/events`, `/slack/commands` and
-//! `/slack/interactions`. Every request is verified with the signing
-//! secret, then stored in the durable inbox and answered at once; the
-//! engine processes it from there. The one Web API call made before
-//! answering is `views.open`, because its `trigger_id` expires 3 s after
-//! Slack sent it.
+//! `/slack/interactions`, and the same requests arriving over Socket Mode.
+//! Every HTTP request is verified with the signing secret; then, whatever
+//! the transport, [`ingest`] stores it in the durable inbox and it is
+//! answered at once, the engine processing it from there. The only Web API
+//! calls made before answering are `views.open`, because a `trigger_id`
+//! expires 3 s after Slack sent it.
 
 use super::{errors::ApiError, AppState};
 use crate::config::Secret;
@@ -11,12 +12,13 @@ use crate::slack_manifest::{DECLARE_FROM_MESSAGE, DECLARE_SHORTCUT};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use firebreak_actors::engine::DECLARE_FORM;
-use firebreak_actors::incident::validate_declaration;
+use firebreak_actors::incident::{validate_declaration, IncidentId};
 use firebreak_actors::render;
 use firebreak_actors::store::InboxInsert;
 use firebreak_adapters::slack::inbound::{self, Interaction, Received, RequestKind, StoredRequest};
 use firebreak_adapters::slack::{verify, SlackAdapter};
-use firebreak_adapters::{ChatAdapter, ConversationRef, Platform, UserRef};
+use firebreak_adapters::{ChatAdapter, ConversationRef, Form, Platform, UserRef};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Slack as the routes need it.
@@ -31,18 +33,7 @@ pub async fn events(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let text = verified(&state, &request, &body)?;
-    match inbound::classify(RequestKind::Events, text)
-        .map_err(|error| ApiError::BadRequest(error.to_string()))?
-    {
-        Received::UrlVerification { challenge } => {
-            Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
-        }
-        Received::Store { key } => {
-            store(&state, RequestKind::Events, &key, text).await?;
-            Ok(HttpResponse::Ok().finish())
-        }
-        Received::Ignore => Ok(HttpResponse::Ok().finish()),
-    }
+    respond(ingest(&state, RequestKind::Events, text).await?)
 }
 
 pub async fn commands(
@@ -51,38 +42,7 @@ pub async fn commands(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let text = verified(&state, &request, &body)?;
-    let command =
-        inbound::parse_command(text).map_err(|error| ApiError::BadRequest(error.to_string()))?;
-    let channel = ConversationRef::new(Platform::Slack, command.channel_id.to_string());
-    let in_incident = state
-        .core
-        .store
-        .incident_by_conversation(&channel)
-        .await?
-        .is_some();
-    let wants_help = command.text.trim().eq_ignore_ascii_case("help");
-    if !in_incident && !wants_help {
-        let typed = command.text.trim();
-        let title = typed
-            .strip_prefix("declare")
-            .map(str::trim)
-            .unwrap_or(typed);
-        let user = UserRef::new(Platform::Slack, command.user_id.to_string());
-        return open_declare_form(
-            &state,
-            &user,
-            command.trigger_id.as_str(),
-            Some(title),
-            None,
-        )
-        .await;
-    }
-    if let Received::Store { key } = inbound::classify(RequestKind::Command, text)
-        .map_err(|error| ApiError::BadRequest(error.to_string()))?
-    {
-        store(&state, RequestKind::Command, &key, text).await?;
-    }
-    Ok(HttpResponse::Ok().finish())
+    respond(ingest(&state, RequestKind::Command, text).await?)
 }
 
 pub async fn interactions(
@@ -91,17 +51,77 @@ pub async fn interactions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let text = verified(&state, &request, &body)?;
-    let interaction = inbound::parse_interaction(text)
-        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
-    match &interaction {
+    respond(ingest(&state, RequestKind::Interaction, text).await?)
+}
+
+/// Handles one verified Slack request, from HTTP or the socket. Answers
+/// the JSON to send back, if any (a challenge, form errors, an ephemeral
+/// note).
+pub async fn ingest(
+    state: &AppState,
+    kind: RequestKind,
+    body: &str,
+) -> Result<Option<Value>, ApiError> {
+    let bad = |error: inbound::InboundError| ApiError::BadRequest(error.to_string());
+    match kind {
+        RequestKind::Events => {}
+        RequestKind::Command => {
+            let command = inbound::parse_command(body).map_err(bad)?;
+            let channel = ConversationRef::new(Platform::Slack, command.channel_id.to_string());
+            let in_incident = state
+                .core
+                .store
+                .incident_by_conversation(&channel)
+                .await?
+                .is_some();
+            let typed = command.readable_text();
+            let typed = typed.trim();
+            if !in_incident && !typed.eq_ignore_ascii_case("help") {
+                let title = typed
+                    .strip_prefix("declare")
+                    .map(str::trim)
+                    .unwrap_or(typed);
+                let user = UserRef::new(Platform::Slack, command.user_id.to_string());
+                let form = render::declare_form(&state.core.policy, Some(title), None);
+                return open_form(state, &user, command.trigger_id.as_str(), &form).await;
+            }
+        }
+        RequestKind::Interaction => {
+            if let Some(answer) =
+                answer_interaction(state, inbound::parse_interaction(body).map_err(bad)?).await?
+            {
+                return Ok(answer);
+            }
+        }
+    }
+    match inbound::classify(kind, body).map_err(bad)? {
+        Received::UrlVerification { challenge } => {
+            Ok(Some(serde_json::json!({ "challenge": challenge })))
+        }
+        Received::Store { key } => {
+            store(state, kind, &key, body).await?;
+            Ok(None)
+        }
+        Received::Ignore => Ok(None),
+    }
+}
+
+/// Interactions answered on the spot: dialogs to open, declare forms to
+/// check. `None` means: store it for the engine like any other.
+async fn answer_interaction(
+    state: &AppState,
+    interaction: Interaction,
+) -> Result<Option<Option<Value>>, ApiError> {
+    match interaction {
         Interaction::Shortcut {
             callback_id,
             trigger_id,
             user,
-            ..
         } if callback_id == DECLARE_SHORTCUT => {
-            let user = user.to_user_ref();
-            return open_declare_form(&state, &user, trigger_id.as_str(), None, None).await;
+            let form = render::declare_form(&state.core.policy, None, None);
+            Ok(Some(
+                open_form(state, &user.to_user_ref(), trigger_id.as_str(), &form).await?,
+            ))
         }
         Interaction::MessageAction {
             callback_id,
@@ -110,15 +130,33 @@ pub async fn interactions(
             message_text,
             ..
         } if callback_id == DECLARE_FROM_MESSAGE => {
-            let user = user.to_user_ref();
-            return open_declare_form(
-                &state,
-                &user,
-                trigger_id.as_str(),
-                None,
-                Some(message_text.as_str()),
-            )
-            .await;
+            let form = render::declare_form(&state.core.policy, None, Some(&message_text));
+            Ok(Some(
+                open_form(state, &user.to_user_ref(), trigger_id.as_str(), &form).await?,
+            ))
+        }
+        Interaction::BlockActions {
+            user,
+            trigger_id,
+            actions,
+            ..
+        } => {
+            let Some(action) = actions
+                .first()
+                .filter(|action| action.action_id == render::actions::EDIT)
+            else {
+                return Ok(None);
+            };
+            let Some(Ok(id)) = action.value.as_deref().map(str::parse::<IncidentId>) else {
+                return Ok(Some(None));
+            };
+            let Some(incident) = state.core.store.load_incident(id).await? else {
+                return Ok(Some(None));
+            };
+            let form = render::edit_form(&incident, &state.core.policy);
+            Ok(Some(
+                open_form(state, &user.to_user_ref(), trigger_id.as_str(), &form).await?,
+            ))
         }
         Interaction::ViewSubmission {
             callback_id,
@@ -138,19 +176,22 @@ pub async fn interactions(
             if state.core.policy.severity_by_name(severity).is_none() {
                 errors.insert("severity".to_owned(), "Choose a severity.".into());
             }
-            if !errors.is_empty() {
-                return Ok(HttpResponse::Ok()
-                    .json(serde_json::json!({ "response_action": "errors", "errors": errors })));
+            if errors.is_empty() {
+                return Ok(None);
             }
+            Ok(Some(Some(
+                serde_json::json!({ "response_action": "errors", "errors": errors }),
+            )))
         }
-        _ => {}
+        _ => Ok(None),
     }
-    if let Received::Store { key } = inbound::classify(RequestKind::Interaction, text)
-        .map_err(|error| ApiError::BadRequest(error.to_string()))?
-    {
-        store(&state, RequestKind::Interaction, &key, text).await?;
-    }
-    Ok(HttpResponse::Ok().finish())
+}
+
+fn respond(answer: Option<Value>) -> Result<HttpResponse, ApiError> {
+    Ok(match answer {
+        Some(body) => HttpResponse::Ok().json(body),
+        None => HttpResponse::Ok().finish(),
+    })
 }
 
 /// Checks the signing secret; answers the body as text.
@@ -184,11 +225,7 @@ fn verified<'a>(
 }
 
 async fn store(state: &AppState, kind: RequestKind, key: &str, body: &str) -> Result<(), ApiError> {
-    let payload = serde_json::to_string(&StoredRequest {
-        kind,
-        body: body.to_owned(),
-    })
-    .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let payload = StoredRequest::new(kind, body).to_payload();
     let outcome = state
         .core
         .store
@@ -201,24 +238,22 @@ async fn store(state: &AppState, kind: RequestKind, key: &str, body: &str) -> Re
     Ok(())
 }
 
-async fn open_declare_form(
+async fn open_form(
     state: &AppState,
     user: &UserRef,
     trigger_id: &str,
-    title: Option<&str>,
-    summary: Option<&str>,
-) -> Result<HttpResponse, ApiError> {
+    form: &Form,
+) -> Result<Option<Value>, ApiError> {
     let Some(slack) = &state.slack else {
         return Err(ApiError::NotFound("Slack is not configured".to_owned()));
     };
-    let form = render::declare_form(&state.core.policy, title, summary);
-    match slack.adapter.open_form(user, Some(trigger_id), &form).await {
-        Ok(()) => Ok(HttpResponse::Ok().finish()),
+    match slack.adapter.open_form(user, Some(trigger_id), form).await {
+        Ok(()) => Ok(None),
         Err(error) => {
-            tracing::warn!(platform = "slack", %error, "could not open the declare dialog");
-            Ok(HttpResponse::Ok().json(serde_json::json!({
+            tracing::warn!(platform = "slack", %error, "could not open a dialog");
+            Ok(Some(serde_json::json!({
                 "response_type": "ephemeral",
-                "text": format!("Could not open the declare dialog ({error}). Try again, or declare with `POST /api/v1/incidents`."),
+                "text": format!("Could not open the dialog ({error}). Please try again."),
             })))
         }
     }

@@ -453,3 +453,65 @@ async fn slack_rate_limits_are_waited_out_and_the_call_succeeds() {
         .iter()
         .any(|text| text.starts_with("Failed")));
 }
+
+#[tokio::test]
+async fn both_shortcuts_open_the_declare_modal_the_message_one_with_its_text() {
+    let database = TestDatabase::new().await;
+    let slack = FakeSlack::start().await;
+    let app = spawn(&database, &slack).await;
+    let global = json!({
+        "type": "shortcut", "token": "XXYYZZ", "action_ts": "1581106241.371594",
+        "team": { "id": "T0TEAM", "domain": "example" }, "user": { "id": "U0ANA", "username": "ana", "team_id": "T0TEAM" },
+        "callback_id": "declare_incident", "trigger_id": "944799105734.773906753841.38b5894552bdd4a780554ee59d1f3bbb"
+    });
+    assert_eq!(app.slack_interaction(global).await.status(), 200);
+    let on_message = json!({
+        "type": "message_action", "token": "XXYYZZ", "action_ts": "1581106241.371594",
+        "team": { "id": "T0TEAM", "domain": "example" }, "user": { "id": "U0ANA", "name": "ana" },
+        "channel": { "id": "C0GENERAL", "name": "general" },
+        "callback_id": "declare_incident_from_message", "trigger_id": "13345224609.8534564800.6f8ab1f53e13d0cd15f96106292d5536",
+        "message_ts": "1581106200.000100", "response_url": "https://hooks.slack.com/app-actions/T0/1/2",
+        "message": { "type": "message", "user": "U0BO", "ts": "1581106200.000100", "text": "checkout is throwing 502s" }
+    });
+    assert_eq!(app.slack_interaction(on_message).await.status(), 200);
+    let opened = slack.calls("views.open").await;
+    assert_eq!(opened.len(), 2);
+    let summary = |view: &Value| {
+        view["blocks"]
+            .as_array()
+            .and_then(|blocks| blocks.iter().find(|block| block["block_id"] == "summary"))
+            .map(|block| block["element"]["initial_value"].clone())
+    };
+    assert_eq!(summary(&opened[0]["view"]), Some(Value::Null));
+    assert_eq!(
+        summary(&opened[1]["view"]),
+        Some(json!("checkout is throwing 502s"))
+    );
+}
+
+#[tokio::test]
+async fn the_headline_edit_button_opens_the_edit_modal_at_once() {
+    let database = TestDatabase::new().await;
+    let slack = FakeSlack::start().await;
+    let app = spawn(&database, &slack).await;
+    let (id, _) = declare(&app, &slack, "Billing lag").await;
+    let press = json!({
+        "type": "block_actions",
+        "user": { "id": "U0ANA", "username": "ana", "name": "ana", "team_id": "T0TEAM" },
+        "api_app_id": "A0APP", "token": "XXYYZZ", "trigger_id": "13345224609.8534564800.edit",
+        "team": { "id": "T0TEAM", "domain": "example" },
+        "container": { "type": "message", "message_ts": "1700000000.000009", "channel_id": ANNOUNCE, "is_ephemeral": false },
+        "channel": { "id": ANNOUNCE, "name": "incidents" },
+        "message": { "type": "message", "ts": "1700000000.000009", "text": "headline" },
+        "response_url": "https://hooks.slack.com/actions/T0/1/2",
+        "actions": [{ "action_id": "incident.edit", "block_id": "b1", "text": { "type": "plain_text", "text": "Edit" },
+                      "value": id.to_string(), "type": "button", "action_ts": "1700000010.000000" }]
+    });
+    assert_eq!(app.slack_interaction(press).await.status(), 200);
+    let opened = slack.calls("views.open").await;
+    let edit = opened
+        .iter()
+        .find(|call| call["view"]["callback_id"] == format!("incident.edit:{id}"))
+        .expect("the edit modal was opened before answering");
+    assert_eq!(edit["trigger_id"], "13345224609.8534564800.edit");
+}
