@@ -72,6 +72,12 @@ pub enum ChatEventKind {
         conversation: ConversationRef,
         user: UserRef,
     },
+    /// The conversation was renamed on the platform (by anyone, the bot
+    /// included).
+    ConversationRenamed {
+        conversation: ConversationRef,
+        name: String,
+    },
 }
 
 impl ChatEventKind {
@@ -82,14 +88,16 @@ impl ChatEventKind {
             ChatEventKind::Command { conversation, .. }
             | ChatEventKind::Message { conversation, .. }
             | ChatEventKind::ButtonPressed { conversation, .. }
-            | ChatEventKind::UserJoined { conversation, .. } => Some(conversation),
+            | ChatEventKind::UserJoined { conversation, .. }
+            | ChatEventKind::ConversationRenamed { conversation, .. } => Some(conversation),
             ChatEventKind::ReactionAdded { message, .. }
             | ChatEventKind::MessagePinned { message, .. } => Some(&message.conversation),
             ChatEventKind::FormSubmitted { conversation, .. } => conversation.as_ref(),
         }
     }
 
-    pub fn user(&self) -> &UserRef {
+    /// Who did it, when a person did.
+    pub fn user(&self) -> Option<&UserRef> {
         match self {
             ChatEventKind::Command { user, .. }
             | ChatEventKind::Message { user, .. }
@@ -97,7 +105,8 @@ impl ChatEventKind {
             | ChatEventKind::MessagePinned { user, .. }
             | ChatEventKind::ButtonPressed { user, .. }
             | ChatEventKind::FormSubmitted { user, .. }
-            | ChatEventKind::UserJoined { user, .. } => user,
+            | ChatEventKind::UserJoined { user, .. } => Some(user),
+            ChatEventKind::ConversationRenamed { .. } => None,
         }
     }
 }
@@ -122,6 +131,6 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
-        assert_eq!(event.kind.user().id, "ana");
+        assert_eq!(event.kind.user().map(|user| user.id.as_str()), Some("ana"));
     }
 }

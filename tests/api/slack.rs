@@ -515,3 +515,38 @@ async fn the_headline_edit_button_opens_the_edit_modal_at_once() {
         .expect("the edit modal was opened before answering");
     assert_eq!(edit["trigger_id"], "13345224609.8534564800.edit");
 }
+
+#[tokio::test]
+async fn a_channel_renamed_in_slack_is_kept_on_the_timeline_but_the_bots_own_renames_are_not() {
+    let database = TestDatabase::new().await;
+    let slack = FakeSlack::start().await;
+    let app = spawn(&database, &slack).await;
+    let (id, channel) = declare(&app, &slack, "Disk pressure").await;
+    let rename = |name: &str| json!({ "type": "channel_rename", "channel": { "id": channel, "name": name, "created": 1_360_782_804 } });
+    assert_eq!(
+        app.slack_event("Ev0OWN", rename(&format!("inc-{id}-disk-pressure")))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.slack_event("Ev0THEIRS", rename("war-room"))
+            .await
+            .status(),
+        200
+    );
+    wait_until("the rename is on the timeline", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text == "Conversation renamed to #war-room")
+    })
+    .await;
+    let renames = app
+        .timeline_texts(id)
+        .await
+        .iter()
+        .filter(|text| text.starts_with("Conversation renamed"))
+        .count();
+    assert_eq!(renames, 1);
+}

@@ -3,7 +3,10 @@
 //! to the same incident waits until the first has been persisted and its
 //! effects carried out.
 
-use super::messages::{ApplyCommand, ApplyEdits, Execute, OpenEditForm, Reply, Snapshot, Welcome};
+use super::messages::{
+    ApplyCommand, ApplyEdits, Execute, OpenEditForm, RecordConversationRename, Reply, Snapshot,
+    Welcome,
+};
 use super::run::{self, SharedCore};
 use super::supervisor::{ActorStopped, BindConversation, Supervisor};
 use super::EngineError;
@@ -196,6 +199,27 @@ impl Handler<ApplyEdits> for IncidentActor {
                 &mut incident,
                 &message.values,
                 &message.user,
+                message.origin,
+            )
+            .await;
+            (incident, result)
+        })
+    }
+}
+
+impl Handler<RecordConversationRename> for IncidentActor {
+    type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
+
+    fn handle(
+        &mut self,
+        message: RecordConversationRename,
+        _ctx: &mut Self::Context,
+    ) -> Self::Result {
+        self.atomically(move |core, mut incident| async move {
+            let result = run::record_conversation_rename(
+                &core,
+                &mut incident,
+                &message.name,
                 message.origin,
             )
             .await;

@@ -128,3 +128,11 @@ pub struct ApplyEdits {
     pub user: UserRef,
     pub origin: Option<i64>,
 }
+
+/// The incident conversation was renamed on the platform.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct RecordConversationRename {
+    pub name: String,
+    pub origin: Option<i64>,
+}

@@ -261,6 +261,29 @@ pub(super) async fn carry_out(
     }
 }
 
+/// Keeps the timeline in step with a rename made on the platform. The
+/// bot's own renames (to the incident's name) come back too and are not
+/// news.
+pub(super) async fn record_conversation_rename(
+    core: &EngineCore,
+    incident: &mut Incident,
+    name: &str,
+    origin: Option<i64>,
+) -> Result<Reply, EngineError> {
+    if name.ends_with(&conversation_name(incident)) {
+        return Ok(Reply {
+            text: "The conversation has the incident's name.".to_owned(),
+            changes: 0,
+        });
+    }
+    let event = DomainEvent::ConversationRenamed {
+        name: name.to_owned(),
+    };
+    let text = event.describe(&core.policy);
+    commit(core, incident, &[event], None, origin).await?;
+    Ok(Reply { text, changes: 1 })
+}
+
 /// Opens the edit form for `user`.
 pub(super) async fn open_edit_form(
     core: &EngineCore,

@@ -9,7 +9,7 @@
 use super::incident_actor::IncidentActor;
 use super::messages::{
     ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, HandleChatEvent, Handled,
-    OpenEditForm, Reply, RunCommand, Source, Welcome,
+    OpenEditForm, RecordConversationRename, Reply, RunCommand, Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -384,6 +384,9 @@ impl Supervisor {
                 },
             ),
             ChatEventKind::UserJoined { user, .. } => self.deliver(id, Welcome { user }),
+            ChatEventKind::ConversationRenamed { name, .. } => {
+                self.deliver(id, RecordConversationRename { name, origin })
+            }
             ChatEventKind::Message { text, .. } => {
                 let replies: Vec<String> = self
                     .core

@@ -89,6 +89,10 @@ pub enum DomainEvent {
     ConversationOpened {
         conversation: ConversationRef,
     },
+    /// The incident conversation got a new name on its platform.
+    ConversationRenamed {
+        name: String,
+    },
     /// The headline message was posted to the announcement conversation;
     /// it is updated in place from then on.
     AnnouncementPosted {
@@ -118,6 +122,7 @@ impl DomainEvent {
             DomainEvent::NoteAdded { .. } => "note_added",
             DomainEvent::Pinned { .. } => "pinned",
             DomainEvent::ConversationOpened { .. } => "conversation_opened",
+            DomainEvent::ConversationRenamed { .. } => "conversation_renamed",
             DomainEvent::AnnouncementPosted { .. } => "announcement_posted",
             DomainEvent::EffectFailed { .. } => "effect_failed",
         }
@@ -184,6 +189,7 @@ impl DomainEvent {
                 None => format!("Pinned: {text}"),
             },
             DomainEvent::ConversationOpened { .. } => "Conversation opened".to_owned(),
+            DomainEvent::ConversationRenamed { name } => format!("Conversation renamed to #{name}"),
             DomainEvent::AnnouncementPosted { .. } => "Announcement posted".to_owned(),
             DomainEvent::EffectFailed { effect, error } => format!("Failed: {effect}: {error}"),
         }

@@ -205,7 +205,9 @@ impl Incident {
                 self.announcement = Some(message.clone())
             }
             // These live on the timeline only; the state has nothing to keep.
-            DomainEvent::NoteAdded { .. } | DomainEvent::EffectFailed { .. } => {}
+            DomainEvent::NoteAdded { .. }
+            | DomainEvent::EffectFailed { .. }
+            | DomainEvent::ConversationRenamed { .. } => {}
         }
     }
 

@@ -671,17 +671,10 @@ fn decode_events(body: &str, bot_user_id: Option<&str>) -> Result<Vec<ChatEvent>
             })
         }
         WireEvent::MemberJoinedChannel(_) => None,
-        WireEvent::ChannelRename(rename) => {
-            // TODO(lead): ConversationRenamed — the neutral model has no
-            // event for this yet; the rows are stored so they can be
-            // replayed once it has.
-            tracing::debug!(
-                channel = %rename.channel.id,
-                name = %rename.channel.name,
-                "Slack channel renamed; no neutral event for it yet"
-            );
-            None
-        }
+        WireEvent::ChannelRename(rename) => Some(ChatEventKind::ConversationRenamed {
+            conversation: ConversationRef::new(Platform::Slack, rename.channel.id.to_string()),
+            name: rename.channel.name,
+        }),
         WireEvent::Unknown => None,
     };
     Ok(kind
@@ -1396,8 +1389,17 @@ mod tests {
     }
 
     #[test]
-    fn channel_rename_has_no_neutral_event_yet() {
-        assert_eq!(decode_with_bot(RequestKind::Events, CHANNEL_RENAME), vec![]);
+    fn channel_rename_becomes_a_conversation_rename() {
+        assert_eq!(
+            decode_with_bot(RequestKind::Events, CHANNEL_RENAME),
+            vec![slack_event(
+                "ev:Ev0RENAME",
+                ChatEventKind::ConversationRenamed {
+                    conversation: slack_channel("C02ELGNBH"),
+                    name: "new_name".to_owned(),
+                }
+            )]
+        );
     }
 
     #[test]
