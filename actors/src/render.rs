@@ -187,6 +187,12 @@ pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message 
     if let Some(impact) = incident.impact() {
         message = message.with_field("Impact", RichText::plain(impact));
     }
+    // A running clock would be stale between updates; the duration is
+    // shown once it is settled.
+    if let Some(resolved_at) = incident.resolved_at() {
+        let lasted = crate::incident::human_duration(incident.open_for(resolved_at));
+        message = message.with_field("Duration", RichText::plain(lasted));
+    }
     if let Some(url) = &links.conversation {
         message = message.with_button(Button::link(actions::JOIN, "Join channel", url.clone()));
     }
@@ -353,6 +359,26 @@ mod tests {
             .collect();
         assert_eq!(actions, [actions::EDIT, actions::CLOSE]);
         assert!(message.to_plain().contains("Lead: @Ana"));
+    }
+
+    #[test]
+    fn a_resolved_headline_shows_how_long_it_lasted() {
+        let mut resolved = incident(None);
+        let later = resolved.declared_at() + chrono::Duration::minutes(95);
+        resolved.apply(
+            &DomainEvent::StatusChanged {
+                from: Status::Triage,
+                to: Status::Resolved,
+            },
+            later,
+        );
+        let text = headline(&resolved, &Policy::default(), &Links::default()).to_plain();
+        assert!(text.contains("Duration: 1h 35m"), "{text}");
+        assert!(
+            !headline(&incident(None), &Policy::default(), &Links::default())
+                .to_plain()
+                .contains("Duration")
+        );
     }
 
     #[test]

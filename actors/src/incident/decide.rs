@@ -420,7 +420,7 @@ fn answer_status(incident: &Incident, now: DateTime<Utc>, policy: &Policy) -> St
 
 /// `2d 3h`, `1h 5m`, `5m`, `40s`: the two largest units are plenty for
 /// people, and seconds only matter in the first minute.
-fn human_duration(duration: chrono::Duration) -> String {
+pub fn human_duration(duration: chrono::Duration) -> String {
     let seconds = duration.num_seconds().max(0);
     if seconds < 60 {
         return format!("{seconds}s");

@@ -19,7 +19,7 @@ mod status;
 pub use command::{
     help_text, parse_request, Command, ParseError, Query, Request, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
 };
-pub use decide::{answer, decide, validate_declaration, Context, Rejection};
+pub use decide::{answer, decide, human_duration, validate_declaration, Context, Rejection};
 pub use event::{DomainEvent, Report};
 pub use policy::{Policy, RoleName, RoleNameError};
 pub use reference::{IncidentId, IncidentIdError};
