@@ -96,6 +96,12 @@ pub trait ChatAdapter: Send + Sync + 'static {
         form: &Form,
     ) -> AdapterResult<()>;
 
+    /// The person's display name, when the platform can tell (and the
+    /// event that named them did not).
+    async fn display_name(&self, _user: &UserRef) -> Option<String> {
+        None
+    }
+
     /// A link a browser can follow into the conversation, when the
     /// platform has one.
     fn conversation_link(&self, _conversation: &ConversationRef) -> Option<String> {

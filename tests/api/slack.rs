@@ -330,6 +330,19 @@ async fn a_mention_in_the_channel_runs_the_command_and_updates_headline_and_topi
             })
     })
     .await;
+    let lead = json!({
+        "type": "app_mention", "user": "U0ANA", "text": "<@UBOT> lead <@U0CY>",
+        "ts": "1700000101.000100", "channel": channel, "event_ts": "1700000101.000100"
+    });
+    assert_eq!(app.slack_event("Ev0LEAD", lead).await.status(), 200);
+    wait_until("the new lead is on the timeline by name", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text.starts_with("Lead set to someone"))
+    })
+    .await;
+    assert_eq!(app.incident(id).await["lead"]["id"], "U0CY");
     wait_until("the change is announced in the channel", || async {
         slack.calls("chat.postMessage").await.iter().any(|call| {
             call["channel"] == channel.as_str()

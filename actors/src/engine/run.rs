@@ -55,6 +55,15 @@ pub(super) async fn apply_command(
     origin: Option<i64>,
 ) -> Result<Reply, EngineError> {
     let started = Instant::now();
+    let user = &named(core, user).await;
+    let command = &match command {
+        Command::Lead(Some(lead)) => Command::Lead(Some(named(core, lead).await)),
+        Command::Role { role, user } => Command::Role {
+            role: role.clone(),
+            user: named(core, user).await,
+        },
+        other => other.clone(),
+    };
     let now = Utc::now();
     let context = Context {
         actor: user.clone(),
@@ -87,6 +96,21 @@ pub(super) async fn apply_command(
         text,
         changes: events.len(),
     })
+}
+
+/// `user` with a display name, asked of the platform when the event that
+/// named them carried none, so the timeline reads as names, not ids.
+pub(super) async fn named(core: &EngineCore, user: &UserRef) -> UserRef {
+    if user.name.is_some() {
+        return user.clone();
+    }
+    let Some(adapter) = core.platforms.adapter(user.platform) else {
+        return user.clone();
+    };
+    match adapter.display_name(user).await {
+        Some(name) => user.clone().with_name(name),
+        None => user.clone(),
+    }
 }
 
 /// Appends events and, once they are stored, applies them to `incident`.

@@ -180,20 +180,25 @@ impl Supervisor {
             async move {
                 let now = Utc::now();
                 validate_declaration(&request.title, request.report.as_ref(), now)?;
+                let reporter = super::run::named(&core, &request.reporter).await;
+                let lead = match &request.lead {
+                    Some(lead) => Some(super::run::named(&core, lead).await),
+                    None => None,
+                };
                 let event = DomainEvent::Declared {
                     title: request.title.trim().to_owned(),
                     severity: request.severity.unwrap_or(core.default_severity),
                     summary: request.summary,
                     impact: request.impact,
-                    reporter: request.reporter.clone(),
-                    lead: request.lead,
+                    reporter: reporter.clone(),
+                    lead,
                     platform: request.platform,
                     private: request.private,
                     report: request.report,
                 };
                 let recorded = RecordedEvent {
                     event,
-                    actor: Some(request.reporter),
+                    actor: Some(reporter),
                     at: now,
                 };
                 Ok(core.store.create_incident(&recorded, origin).await?)

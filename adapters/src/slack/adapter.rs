@@ -186,6 +186,20 @@ impl ChatAdapter for SlackAdapter {
         Ok(())
     }
 
+    async fn display_name(&self, user: &UserRef) -> Option<String> {
+        if user.platform != Platform::Slack {
+            return None;
+        }
+        // Cached by the client, so a busy incident asks Slack once per person.
+        match self.client.user_info(&user.id).await {
+            Ok(info) => Some(info.preferred_name().to_owned()),
+            Err(error) => {
+                tracing::debug!(platform = "slack", %error, "no display name");
+                None
+            }
+        }
+    }
+
     fn conversation_link(&self, conversation: &ConversationRef) -> Option<String> {
         let team = self.team_id.as_deref()?;
         Some(format!(
