@@ -147,11 +147,12 @@ impl Default for MemorySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackSettings {
-    /// `xoxb-…`; Slack is enabled when this and the signing secret are set.
+    /// `xoxb-…`; Slack is enabled when this and either the signing secret
+    /// (HTTP) or the app token (Socket Mode) are set.
     pub bot_token: Option<Secret>,
-    /// Verifies that requests come from Slack.
+    /// Verifies that HTTP requests come from Slack.
     pub signing_secret: Option<Secret>,
-    /// `xapp-…`, for Socket Mode (not implemented yet).
+    /// `xapp-…`: receive over Socket Mode, for a bot with no public URL.
     pub app_token: Option<Secret>,
     /// The Web API's base URL (GovSlack and tests point it elsewhere).
     pub api_base_url: String,
@@ -175,9 +176,12 @@ impl Default for SlackSettings {
 }
 
 impl SlackSettings {
-    /// The bot token and signing secret, when Slack is configured.
-    pub fn credentials(&self) -> Option<(&Secret, &Secret)> {
-        Some((self.bot_token.as_ref()?, self.signing_secret.as_ref()?))
+    /// The bot token, when Slack is configured with a way in (a signing
+    /// secret for HTTP, an app token for Socket Mode, or both).
+    pub fn bot_token(&self) -> Option<&Secret> {
+        self.bot_token
+            .as_ref()
+            .filter(|_| self.signing_secret.is_some() || self.app_token.is_some())
     }
 }
 

@@ -14,6 +14,7 @@ use firebreak_actors::metrics::EngineMetrics;
 use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
 use firebreak_adapters::slack::client::SlackClient;
+use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::{ConversationRef, Platform};
 use firebreak_migrations::{Migrator, MigratorTrait};
@@ -47,7 +48,7 @@ impl Application {
         }
 
         let mut slack = None;
-        if let Some((token, signing_secret)) = settings.slack.credentials() {
+        if let Some(token) = settings.slack.bot_token() {
             let client = SlackClient::new(&settings.slack.api_base_url, token.expose().to_owned())
                 .context("invalid Slack settings")?;
             let mut adapter = SlackAdapter::new(client, settings.slack.channel_prefix.clone());
@@ -62,12 +63,15 @@ impl Application {
                 .as_ref()
                 .map(|channel| ConversationRef::new(Platform::Slack, channel.clone()));
             if announce.is_none() {
-                tracing::warn!(platform = "slack", "no announcement channel (FIREBREAK__SLACK__ANNOUNCE_CHANNEL): incidents get no headline");
+                tracing::warn!(
+                    platform = "slack",
+                    "no announcement channel (FIREBREAK__SLACK__ANNOUNCE_CHANNEL): incidents get no headline"
+                );
             }
             platforms = platforms.with(adapter.clone(), announce);
             slack = Some(SlackEndpoint {
                 adapter,
-                signing_secret: signing_secret.clone(),
+                signing_secret: settings.slack.signing_secret.clone(),
             });
         }
 
@@ -105,6 +109,17 @@ impl Application {
             memory: memory.clone(),
             slack,
         });
+        if let Some(app_token) = &settings.slack.app_token {
+            if state.slack.is_some() {
+                let socket =
+                    SocketMode::new(&settings.slack.api_base_url, app_token.expose().to_owned())
+                        .context("invalid Slack app token")?;
+                let handler = Arc::new(routes::SlackSocket::new(state.clone()));
+                // The socket stops with the actix system, like the server.
+                actix::spawn(socket.run(handler, std::future::pending::<()>()));
+                tracing::info!(platform = "slack", "receiving over Socket Mode");
+            }
+        }
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -9,7 +9,7 @@ mod metrics;
 mod slack;
 
 pub use errors::ApiError;
-pub use slack::SlackEndpoint;
+pub use slack::{SlackEndpoint, SlackSocket};
 
 use crate::config::Secret;
 use actix::Addr;

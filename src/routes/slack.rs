@@ -16,6 +16,7 @@ use firebreak_actors::incident::{validate_declaration, IncidentId};
 use firebreak_actors::render;
 use firebreak_actors::store::InboxInsert;
 use firebreak_adapters::slack::inbound::{self, Interaction, Received, RequestKind, StoredRequest};
+use firebreak_adapters::slack::socket::SocketHandler;
 use firebreak_adapters::slack::{verify, SlackAdapter};
 use firebreak_adapters::{ChatAdapter, ConversationRef, Form, Platform, UserRef};
 use serde_json::Value;
@@ -24,7 +25,37 @@ use std::sync::Arc;
 /// Slack as the routes need it.
 pub struct SlackEndpoint {
     pub adapter: Arc<SlackAdapter>,
-    pub signing_secret: Secret,
+    /// `None` when only Socket Mode is configured: then the HTTP doors
+    /// stay shut.
+    pub signing_secret: Option<Secret>,
+}
+
+/// Socket Mode's way in: the same [`ingest`] as HTTP, without the
+/// signature check (the socket itself was opened with the app token).
+pub struct SlackSocket {
+    state: web::Data<AppState>,
+}
+
+impl SlackSocket {
+    pub fn new(state: web::Data<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait::async_trait]
+impl SocketHandler for SlackSocket {
+    async fn handle(&self, kind: RequestKind, body: String) -> Result<Option<Value>, String> {
+        match ingest(&self.state, kind, &body).await {
+            Ok(answer) => Ok(answer),
+            // It will never parse; acking stops Slack sending it again.
+            Err(ApiError::BadRequest(reason)) => {
+                tracing::warn!(platform = "slack", mode = "socket", %reason, "dropped a malformed request");
+                Ok(None)
+            }
+            // Not acked: Slack redelivers it.
+            Err(error) => Err(error.to_string()),
+        }
+    }
 }
 
 pub async fn events(
@@ -200,10 +231,11 @@ fn verified<'a>(
     request: &HttpRequest,
     body: &'a [u8],
 ) -> Result<&'a str, ApiError> {
-    let slack = state
+    let secret = state
         .slack
         .as_ref()
-        .ok_or_else(|| ApiError::NotFound("Slack is not configured".to_owned()))?;
+        .and_then(|slack| slack.signing_secret.as_ref())
+        .ok_or_else(|| ApiError::NotFound("Slack over HTTP is not configured".to_owned()))?;
     let header = |name: &str| {
         request
             .headers()
@@ -211,7 +243,7 @@ fn verified<'a>(
             .and_then(|value| value.to_str().ok())
     };
     verify::verify(
-        slack.signing_secret.expose().as_bytes(),
+        secret.expose().as_bytes(),
         header("X-Slack-Request-Timestamp"),
         header("X-Slack-Signature"),
         body,

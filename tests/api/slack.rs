@@ -563,3 +563,130 @@ async fn a_channel_renamed_in_slack_is_kept_on_the_timeline_but_the_bots_own_ren
         .count();
     assert_eq!(renames, 1);
 }
+
+/// Slack's side of a Socket Mode connection: accepts the bot's WebSocket,
+/// says hello, and lets the test send envelopes and read acks.
+struct SocketSlack {
+    socket: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+}
+
+impl SocketSlack {
+    async fn accept(listener: &tokio::net::TcpListener) -> SocketSlack {
+        let (stream, _) =
+            tokio::time::timeout(std::time::Duration::from_secs(15), listener.accept())
+                .await
+                .expect("the bot connects in time")
+                .expect("accept");
+        let mut socket = tokio_tungstenite::accept_async(stream)
+            .await
+            .expect("handshake");
+        let hello = json!({ "type": "hello", "num_connections": 1, "connection_info": { "app_id": "A0APP" } });
+        socket
+            .send(Message::text(hello.to_string()))
+            .await
+            .expect("hello");
+        SocketSlack { socket }
+    }
+
+    /// Sends an envelope and answers the bot's ack for it.
+    async fn deliver(&mut self, envelope_id: &str, kind: &str, payload: Value) -> Value {
+        let envelope = json!({
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""
+        });
+        self.socket
+            .send(Message::text(envelope.to_string()))
+            .await
+            .expect("send envelope");
+        loop {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(15), self.socket.next())
+                    .await
+                    .expect("an ack in time")
+                    .expect("socket open")
+                    .expect("frame");
+            if let Message::Text(text) = frame {
+                let ack: Value = serde_json::from_str(&text).expect("JSON ack");
+                if ack["envelope_id"] == envelope_id {
+                    return ack;
+                }
+            }
+        }
+    }
+}
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn socket_mode_runs_an_incident_without_a_public_url() {
+    let database = TestDatabase::new().await;
+    let slack = FakeSlack::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "ws://{}/link/?ticket=1",
+        listener.local_addr().expect("address")
+    );
+    wiremock::Mock::given(wiremock::matchers::path("/api/apps.connections.open"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer xapp-1-A0APP-test",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "url": url })),
+        )
+        .mount(&slack.server)
+        .await;
+    let api = slack.api_base_url();
+    let app = TestApp::spawn_with(&database, move |settings| {
+        settings.memory.enabled = false;
+        settings.slack.bot_token = Some(Secret::new(BOT_TOKEN));
+        settings.slack.app_token = Some(Secret::new("xapp-1-A0APP-test"));
+        settings.slack.api_base_url = api;
+        settings.slack.announce_channel = Some(ANNOUNCE.to_owned());
+    })
+    .await;
+    let mut socket = SocketSlack::accept(&listener).await;
+
+    // An invalid submission is answered in the ack, as over HTTP.
+    let ack = socket
+        .deliver("env-1", "interactive", declare_submission(" ", None))
+        .await;
+    assert_eq!(ack["payload"]["response_action"], "errors");
+
+    let ack = socket
+        .deliver(
+            "env-2",
+            "interactive",
+            declare_submission("Socket incident", Some("3")),
+        )
+        .await;
+    assert_eq!(ack, json!({ "envelope_id": "env-2" }));
+    let id = wait_for("the incident exists", || async {
+        app.get_json("/api/v1/incidents").await["incidents"][0]["id"].as_i64()
+    })
+    .await;
+    let channel = wait_for("its channel exists", || async {
+        app.incident(id).await["conversation_id"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+
+    let mention = json!({
+        "token": "XXYYZZ", "team_id": "T0TEAM", "api_app_id": "A0APP", "type": "event_callback",
+        "event_id": "Ev0SOCKET", "event_time": 1_700_000_000,
+        "event": { "type": "app_mention", "user": "U0ANA", "text": "<@UBOT> sev 1", "ts": "1700000900.000100", "channel": channel, "event_ts": "1700000900.000100" }
+    });
+    socket.deliver("env-3", "events_api", mention).await;
+    wait_until("the command arrived over the socket", || async {
+        app.incident(id).await["severity"] == 1
+    })
+    .await;
+
+    // With no signing secret, the HTTP doors stay shut.
+    let response = app.slack("/slack/events", "application/json", "{}").await;
+    assert_eq!(response.status(), 404);
+}

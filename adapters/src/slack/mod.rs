@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod client;
 pub mod ids;
 pub mod inbound;
+pub mod socket;
 pub mod verify;
 
 pub use adapter::SlackAdapter;
