@@ -29,27 +29,7 @@ pub const EDIT_FORM_PREFIX: &str = "incident.edit:";
 /// slash command's text, or the message a shortcut was used on). Its
 /// answers come back as a form submission with the same input ids.
 pub fn declare_form(policy: &Policy, title: Option<&str>, summary: Option<&str>) -> Form {
-    let input =
-        |id: &str, label: &str, kind: FormInputKind, required: bool, initial: Option<&str>| {
-            FormInput {
-                id: id.to_owned(),
-                label: label.to_owned(),
-                kind,
-                required,
-                initial: initial
-                    .map(str::to_owned)
-                    .filter(|text| !text.trim().is_empty()),
-            }
-        };
-    let severities = crate::incident::Severity::ALL
-        .into_iter()
-        .map(|severity| {
-            (
-                severity.level().to_string(),
-                policy.severity_label(severity),
-            )
-        })
-        .collect();
+    let severities = severity_options(policy);
     Form {
         id: crate::engine::DECLARE_FORM.to_owned(),
         title: "Declare incident".to_owned(),
@@ -94,25 +74,7 @@ pub fn declare_form(policy: &Policy, title: Option<&str>, summary: Option<&str>)
 /// The edit dialog for an incident's headline facts, filled with their
 /// current values.
 pub fn edit_form(incident: &Incident, policy: &Policy) -> Form {
-    let input =
-        |id: &str, label: &str, kind: FormInputKind, required: bool, initial: Option<String>| {
-            FormInput {
-                id: id.to_owned(),
-                label: label.to_owned(),
-                kind,
-                required,
-                initial,
-            }
-        };
-    let severities = crate::incident::Severity::ALL
-        .into_iter()
-        .map(|severity| {
-            (
-                severity.level().to_string(),
-                policy.severity_label(severity),
-            )
-        })
-        .collect();
+    let severities = severity_options(policy);
     Form {
         id: format!("{EDIT_FORM_PREFIX}{}", incident.id().0),
         title: format!("Edit {}", incident.id()),
@@ -123,21 +85,21 @@ pub fn edit_form(incident: &Incident, policy: &Policy) -> Form {
                 "Title",
                 FormInputKind::Line,
                 true,
-                Some(incident.title().to_owned()),
+                Some(incident.title()),
             ),
             input(
                 "summary",
                 "What is happening?",
                 FormInputKind::Paragraph,
                 false,
-                incident.summary().map(str::to_owned),
+                incident.summary(),
             ),
             input(
                 "impact",
                 "Who or what is affected?",
                 FormInputKind::Paragraph,
                 false,
-                incident.impact().map(str::to_owned),
+                incident.impact(),
             ),
             input(
                 "severity",
@@ -146,10 +108,41 @@ pub fn edit_form(incident: &Incident, policy: &Policy) -> Form {
                     options: severities,
                 },
                 true,
-                Some(incident.severity().level().to_string()),
+                Some(&incident.severity().level().to_string()),
             ),
         ],
     }
+}
+
+fn input(
+    id: &str,
+    label: &str,
+    kind: FormInputKind,
+    required: bool,
+    initial: Option<&str>,
+) -> FormInput {
+    FormInput {
+        id: id.to_owned(),
+        label: label.to_owned(),
+        kind,
+        required,
+        initial: initial
+            .map(str::to_owned)
+            .filter(|text| !text.trim().is_empty()),
+    }
+}
+
+/// `(value, label)` for each severity: `("1", "1 (critical)")`.
+fn severity_options(policy: &Policy) -> Vec<(String, String)> {
+    crate::incident::Severity::ALL
+        .into_iter()
+        .map(|severity| {
+            (
+                severity.level().to_string(),
+                policy.severity_label(severity),
+            )
+        })
+        .collect()
 }
 
 /// Links the messages can point at; empty when not configured.

@@ -358,36 +358,14 @@ impl Supervisor {
                 message,
                 reaction,
                 text,
-            } if self.core.pin_reactions.contains(&reaction) => self.deliver(
-                id,
-                ApplyCommand {
-                    command: Command::Pin {
-                        message,
-                        text: text.unwrap_or_default(),
-                        author: None,
-                    },
-                    user,
-                    source,
-                    origin,
-                },
-            ),
+            } if self.core.pin_reactions.contains(&reaction) => {
+                self.deliver(id, pin(message, text, user, source, origin))
+            }
             ChatEventKind::MessagePinned {
                 user,
                 message,
                 text,
-            } => self.deliver(
-                id,
-                ApplyCommand {
-                    command: Command::Pin {
-                        message,
-                        text: text.unwrap_or_default(),
-                        author: None,
-                    },
-                    user,
-                    source,
-                    origin,
-                },
-            ),
+            } => self.deliver(id, pin(message, text, user, source, origin)),
             ChatEventKind::UserJoined { user, .. } => self.deliver(id, Welcome { user }),
             ChatEventKind::ConversationRenamed { name, .. } => {
                 self.deliver(id, RecordConversationRename { name, origin })
@@ -542,6 +520,27 @@ fn handled(
         // Already answered in chat: the row is done.
         Err(EngineError::Rejected(_) | EngineError::Unparsable(_)) => Ok(Handled::Answered),
         Err(error) => Err(error),
+    }
+}
+
+/// Puts a message on the timeline, whether it was pinned or got the pin
+/// reaction.
+fn pin(
+    message: firebreak_adapters::MessageRef,
+    text: Option<String>,
+    user: UserRef,
+    source: Source,
+    origin: Option<i64>,
+) -> ApplyCommand {
+    ApplyCommand {
+        command: Command::Pin {
+            message,
+            text: text.unwrap_or_default(),
+            author: None,
+        },
+        user,
+        source,
+        origin,
     }
 }
 
