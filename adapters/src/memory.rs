@@ -70,6 +70,9 @@ struct Recorded {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryAdapter {
     recorded: Arc<Mutex<Recorded>>,
+    /// Posts to a held conversation wait until [`MemoryAdapter::release`],
+    /// as a platform that rate-limits one channel would make them.
+    held: Arc<tokio::sync::watch::Sender<Option<ConversationRef>>>,
 }
 
 impl MemoryAdapter {
@@ -119,6 +122,24 @@ impl MemoryAdapter {
     /// order).
     pub fn fail_next(&self, error: AdapterError) {
         self.lock().failures.push_back(error);
+    }
+
+    /// Makes posts to `conversation` wait until [`MemoryAdapter::release`].
+    pub fn hold(&self, conversation: ConversationRef) {
+        self.held.send_replace(Some(conversation));
+    }
+
+    pub fn release(&self) {
+        self.held.send_replace(None);
+    }
+
+    async fn wait_while_held(&self, conversation: &ConversationRef) {
+        let mut held = self.held.subscribe();
+        // An error means the sender is gone, which cannot happen while
+        // `self` holds it; either way there is nothing left to wait for.
+        let _ = held
+            .wait_for(|held| held.as_ref() != Some(conversation))
+            .await;
     }
 
     /// Makes the next `count` calls panic, as a bug in a platform module
@@ -176,6 +197,7 @@ impl ChatAdapter for MemoryAdapter {
         conversation: &ConversationRef,
         message: &Message,
     ) -> AdapterResult<MessageRef> {
+        self.wait_while_held(conversation).await;
         self.record(|id| {
             let posted = MessageRef::new(conversation.clone(), format!("m{id}"));
             let call = Call::Post {

@@ -274,3 +274,53 @@ async fn an_incident_that_keeps_crashing_is_left_stopped_and_reported_unavailabl
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_incident_held_up_by_its_platform_does_not_hold_up_the_others() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    let slow = app.declare(json!({ "title": "Slow channel" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let fast = app.declare(json!({ "title": "Fast channel" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let slow_channel = app.conversation_of(slow).await;
+    let fast_channel = app.conversation_of(fast).await;
+
+    // Posting to the slow incident's channel now hangs, as under a
+    // platform's per-channel rate limit.
+    app.memory.hold(slow_channel.clone());
+    app.inject(&chat_command(
+        &event_id(),
+        &slow_channel.id,
+        "bo",
+        "severity 1",
+    ))
+    .await;
+    wait_until("the slow incident stored its change", || async {
+        app.incident(slow).await["severity"] == 1
+    })
+    .await;
+
+    app.inject(&chat_command(
+        &event_id(),
+        &fast_channel.id,
+        "bo",
+        "severity 1",
+    ))
+    .await;
+    wait_until("the other incident is not held up", || async {
+        app.incident(fast).await["severity"] == 1
+    })
+    .await;
+
+    app.memory.release();
+    wait_until("the held notice goes out once released", || async {
+        app.memory
+            .posted_texts(&slow_channel)
+            .iter()
+            .any(|text| text.contains("Severity changed"))
+    })
+    .await;
+}

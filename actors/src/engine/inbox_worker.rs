@@ -15,18 +15,28 @@ use crate::store::InboxRow;
 use actix::Addr;
 use chrono::Utc;
 use firebreak_adapters::Platform;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Rows fetched and dispatched together.
-const BATCH: u64 = 64;
+/// Rows handed to incidents and not yet finished, at most. A slow
+/// incident (its platform rate-limiting it) holds only its own rows; the
+/// others keep flowing.
+const MAX_IN_FLIGHT: usize = 256;
+/// Rows fetched per look at the inbox.
+const FETCH: usize = 64;
 /// A row that failed for passing reasons this many times is set aside;
 /// with the backoff below that is about half an hour of trying.
 const MAX_ATTEMPTS: i32 = 12;
 /// The first retry's delay, doubled each attempt up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+type Dispatched = Pin<Box<dyn Future<Output = (InboxRow, Result<(), RowFailure>)>>>;
 
 pub struct InboxWorker {
     core: SharedCore,
@@ -44,117 +54,130 @@ impl InboxWorker {
     }
 
     /// Runs until the process stops. Call from inside the actix system.
+    ///
+    /// Rows are handed to the supervisor in arrival order, which enqueues
+    /// each at its incident at once, so every incident sees its events in
+    /// order while incidents proceed side by side. A row is finished when
+    /// its incident answers, independently of the others.
     pub async fn run(self) {
+        let mut in_flight: FuturesUnordered<Dispatched> = FuturesUnordered::new();
+        let mut flying: HashSet<i64> = HashSet::new();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.drain_once().await {
-                Ok(0) => {
-                    backoff = Duration::from_millis(100);
-                    // Woken by each webhook; the timeout picks up rows that
-                    // became due for a retry, or were written by another
-                    // process.
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+            if flying.len() < MAX_IN_FLIGHT {
+                match self
+                    .core
+                    .store
+                    .inbox_pending((FETCH + flying.len()) as u64, Utc::now())
+                    .await
+                {
+                    Ok(rows) => {
+                        backoff = Duration::from_millis(100);
+                        let fresh: Vec<InboxRow> = rows
+                            .into_iter()
+                            .filter(|row| !flying.contains(&row.id))
+                            .take(FETCH)
+                            .collect();
+                        for row in fresh {
+                            flying.insert(row.id);
+                            in_flight.push(self.dispatch(row));
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "inbox unavailable; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        continue;
+                    }
                 }
-                Ok(_) => backoff = Duration::from_millis(100),
-                Err(error) => {
-                    tracing::warn!(%error, "inbox unavailable; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            tokio::select! {
+                Some((row, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                    flying.remove(&row.id);
+                    if let Err(error) = self.finish(&row, outcome).await {
+                        // The row stays unprocessed and comes round again;
+                        // its incident's append refuses to apply it twice.
+                        tracing::warn!(inbox = row.id, %error, "could not record an inbox row's outcome");
+                    }
                 }
+                // Woken by each webhook; the tick picks up rows that became
+                // due for a retry, or were written by another process.
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
     }
 
-    /// Processes the rows that are due; answers how many were finished.
-    /// Only a database failure is an error: a row's own failure is
-    /// recorded on the row.
-    pub async fn drain_once(&self) -> Result<usize, EngineError> {
-        let rows = self.core.store.inbox_pending(BATCH, Utc::now()).await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        // Enqueue every row's events first (in order), then await them
-        // together: incidents proceed in parallel, each in arrival order.
-        let mut dispatched = Vec::with_capacity(rows.len());
-        for row in &rows {
-            dispatched.push(self.dispatch(row));
-        }
-        let mut finished = 0;
-        for (row, outcome) in rows
-            .iter()
-            .zip(futures_util::future::join_all(dispatched).await)
-        {
-            let now = Utc::now();
-            match outcome {
-                Ok(()) => {
-                    self.core.store.inbox_mark_processed(row.id, now).await?;
-                    EngineMetrics::add(&self.core.metrics.inbox_processed, 1);
-                    finished += 1;
-                }
-                Err(failure) => {
-                    EngineMetrics::add(&self.core.metrics.inbox_failures, 1);
-                    let retry_at = (failure.retry && row.attempts + 1 < MAX_ATTEMPTS)
-                        .then(|| now + retry_delay(row.attempts));
-                    tracing::warn!(
-                        inbox = row.id,
-                        platform = %row.platform,
-                        error = %failure.reason,
-                        set_aside = retry_at.is_none(),
-                        "inbox row failed"
-                    );
-                    self.core
-                        .store
-                        .inbox_record_failure(row.id, &failure.reason, retry_at, now)
-                        .await?;
-                    finished += usize::from(retry_at.is_none());
-                }
-            }
-        }
-        Ok(finished)
-    }
-
-    fn dispatch(
+    /// Records how a row ended: done, to be retried later, or set aside.
+    async fn finish(
         &self,
         row: &InboxRow,
-    ) -> impl std::future::Future<Output = Result<(), RowFailure>> + 'static {
-        let decoded = self.decode(row);
-        let supervisor = self.supervisor.clone();
-        let row_id = row.id;
-        // Enqueue now, await later.
+        outcome: Result<(), RowFailure>,
+    ) -> Result<(), EngineError> {
+        let now = Utc::now();
+        match outcome {
+            Ok(()) => {
+                self.core.store.inbox_mark_processed(row.id, now).await?;
+                EngineMetrics::add(&self.core.metrics.inbox_processed, 1);
+            }
+            Err(failure) => {
+                EngineMetrics::add(&self.core.metrics.inbox_failures, 1);
+                let retry_at = (failure.retry && row.attempts + 1 < MAX_ATTEMPTS)
+                    .then(|| now + retry_delay(row.attempts));
+                tracing::warn!(
+                    inbox = row.id,
+                    platform = %row.platform,
+                    error = %failure.reason,
+                    set_aside = retry_at.is_none(),
+                    "inbox row failed"
+                );
+                self.core
+                    .store
+                    .inbox_record_failure(row.id, &failure.reason, retry_at, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Enqueues the row's events now; the returned future waits for their
+    /// answers.
+    fn dispatch(&self, row: InboxRow) -> Dispatched {
+        let decoded = self.decode(&row);
+        // Only a single-event row can be claimed by the append itself; a
+        // multi-event row is marked processed once all its events are
+        // handled (at least once for those).
         let requests: Result<Vec<_>, RowFailure> = decoded.map(|events| {
-            // Only a single-event row can be claimed by the append itself;
-            // a multi-event row is marked processed once all its events are
-            // handled (at least once for those).
-            let origin_for_each = events.len() == 1;
+            let origin = (events.len() == 1).then_some(row.id);
             events
                 .into_iter()
-                .map(|event| {
-                    let origin = origin_for_each.then_some(row_id);
-                    supervisor.send(HandleChatEvent { event, origin })
-                })
+                .map(|event| self.supervisor.send(HandleChatEvent { event, origin }))
                 .collect()
         });
-        async move {
-            for request in requests? {
-                match request.await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(error)) => {
-                        return Err(RowFailure {
-                            retry: error.is_transient(),
-                            reason: error.to_string(),
-                        })
-                    }
-                    Err(mailbox) => {
-                        return Err(RowFailure {
-                            retry: true,
-                            reason: mailbox.to_string(),
-                        })
+        Box::pin(async move {
+            let outcome = async {
+                for request in requests? {
+                    match request.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => {
+                            return Err(RowFailure {
+                                retry: error.is_transient(),
+                                reason: error.to_string(),
+                            })
+                        }
+                        Err(mailbox) => {
+                            return Err(RowFailure {
+                                retry: true,
+                                reason: mailbox.to_string(),
+                            })
+                        }
                     }
                 }
+                Ok(())
             }
-            Ok(())
-        }
+            .await;
+            (row, outcome)
+        })
     }
 
     fn decode(&self, row: &InboxRow) -> Result<Vec<firebreak_adapters::ChatEvent>, RowFailure> {
