@@ -4,7 +4,7 @@
 //! environment. Unknown keys are an error so a typo fails at start-up
 //! instead of being silently ignored.
 
-use firebreak_actors::incident::{Policy, RoleName, Severity};
+use firebreak_actors::incident::{parse_duration, Policy, ReminderDelays, RoleName, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +24,8 @@ pub struct Settings {
     pub severity: BTreeMap<String, SeveritySettings>,
     pub memory: MemorySettings,
     pub slack: SlackSettings,
+    pub reminders: ReminderSettings,
+    pub escalation: EscalationSettings,
     /// `keyword = "reply"`: said in an incident conversation, answered.
     pub keywords: BTreeMap<String, String>,
 }
@@ -124,6 +126,61 @@ impl Default for IncidentSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct SeveritySettings {
     pub name: Option<String>,
+    /// Escalation targets paged when an incident reaches this severity.
+    pub page: Option<Vec<String>>,
+    /// Conversations (ids on the incident's platform) told about it.
+    pub notify: Option<Vec<String>>,
+    /// Roles that must be filled.
+    pub require_roles: Option<Vec<String>>,
+    /// How often the lead must post an update (`15m`); `"off"` for never.
+    pub update_every: Option<String>,
+    /// Missed updates before the escalation targets are paged (0: never).
+    pub escalate_after_missed_updates: Option<u32>,
+}
+
+/// `[reminders]`: when an unmet duty is brought up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReminderSettings {
+    pub no_lead_after: String,
+    pub unfilled_role_after: String,
+    pub mitigated_unresolved_after: String,
+    pub resolved_unclosed_after: String,
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        Self {
+            no_lead_after: "5m".to_owned(),
+            unfilled_role_after: "10m".to_owned(),
+            mitigated_unresolved_after: "1h".to_owned(),
+            resolved_unclosed_after: "24h".to_owned(),
+        }
+    }
+}
+
+/// `[escalation.targets.NAME]`: where pages go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationSettings {
+    pub targets: BTreeMap<String, TargetSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetSettings {
+    /// `pagerduty`, `opsgenie` or `webhook`.
+    pub kind: String,
+    /// PagerDuty Events API v2 routing key.
+    pub routing_key: Option<Secret>,
+    /// Opsgenie API key.
+    pub api_key: Option<Secret>,
+    /// The webhook's URL.
+    pub url: Option<String>,
+    /// The webhook's signing secret.
+    pub secret: Option<Secret>,
+    /// Override of the provider's API base URL.
+    pub api_base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +279,10 @@ pub enum SettingsError {
     Invalid(String),
 }
 
+fn duration(key: &str, text: &str) -> Result<chrono::Duration, SettingsError> {
+    parse_duration(text).map_err(|error| SettingsError::Invalid(format!("{key}: {error}")))
+}
+
 impl Settings {
     /// Loads `path` if it exists (`firebreak.toml` by default), then the
     /// environment. `env` is the process environment in production and a
@@ -247,6 +308,18 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("incident.roles")
                     .with_list_parse_key("incident.pin_reactions")
+                    .with_list_parse_key("severity.1.page")
+                    .with_list_parse_key("severity.2.page")
+                    .with_list_parse_key("severity.3.page")
+                    .with_list_parse_key("severity.4.page")
+                    .with_list_parse_key("severity.1.notify")
+                    .with_list_parse_key("severity.2.notify")
+                    .with_list_parse_key("severity.3.notify")
+                    .with_list_parse_key("severity.4.notify")
+                    .with_list_parse_key("severity.1.require_roles")
+                    .with_list_parse_key("severity.2.require_roles")
+                    .with_list_parse_key("severity.3.require_roles")
+                    .with_list_parse_key("severity.4.require_roles")
                     .source(Some(firebreak_env)),
             );
         if let Some(url) = database_url.filter(|url| !url.is_empty()) {
@@ -279,8 +352,55 @@ impl Settings {
                 }
                 policy.severity_names[usize::from(level.level() - 1)] = name.to_lowercase();
             }
+            let duties = &mut policy.duties.severities[usize::from(level.level() - 1)];
+            if let Some(page) = &severity.page {
+                duties.page = page.clone();
+            }
+            if let Some(notify) = &severity.notify {
+                duties.notify = notify.clone();
+            }
+            if let Some(roles) = &severity.require_roles {
+                duties.require_roles = roles
+                    .iter()
+                    .map(|role| {
+                        role.parse::<RoleName>().map_err(|error| {
+                            SettingsError::Invalid(format!("[severity.{key}] require_roles: {error}"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            if let Some(every) = &severity.update_every {
+                duties.update_every = match every.trim() {
+                    "off" | "never" | "" => None,
+                    text => Some(duration(&format!("severity.{key}.update_every"), text)?),
+                };
+            }
+            if let Some(misses) = severity.escalate_after_missed_updates {
+                duties.escalate_after_missed_updates = misses;
+            }
         }
-        policy.roles = self
+        let reminders = &self.reminders;
+        policy.duties.reminders = ReminderDelays {
+            no_lead_after: duration("reminders.no_lead_after", &reminders.no_lead_after)?,
+            unfilled_role_after: duration("reminders.unfilled_role_after", &reminders.unfilled_role_after)?,
+            mitigated_unresolved_after: duration(
+                "reminders.mitigated_unresolved_after",
+                &reminders.mitigated_unresolved_after,
+            )?,
+            resolved_unclosed_after: duration("reminders.resolved_unclosed_after", &reminders.resolved_unclosed_after)?,
+        };
+        policy.duties.escalation_targets = self.escalation.targets.keys().cloned().collect();
+        for (level, duties) in policy.duties.severities.iter().enumerate() {
+            for target in &duties.page {
+                if !self.escalation.targets.contains_key(target) {
+                    return Err(SettingsError::Invalid(format!(
+                        "[severity.{}] pages `{target}`, but there is no [escalation.targets.{target}]",
+                        level + 1
+                    )));
+                }
+            }
+        }
+        let roles: Vec<RoleName> = self
             .incident
             .roles
             .iter()
@@ -289,6 +409,14 @@ impl Settings {
                     .map_err(|error| SettingsError::Invalid(format!("incident.roles: {error}")))
             })
             .collect::<Result<_, _>>()?;
+        for duties in &policy.duties.severities {
+            if let Some(role) = duties.require_roles.iter().find(|role| !roles.contains(role)) {
+                return Err(SettingsError::Invalid(format!(
+                    "a severity requires the role `{role}`, which is not in incident.roles"
+                )));
+            }
+        }
+        policy.roles = roles;
         Ok(policy)
     }
 

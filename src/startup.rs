@@ -8,11 +8,15 @@ use actix::{Actor, Addr};
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context as _;
 use firebreak_actors::engine::{
+    AttachSupervisor, TimerWheel,
     EngineCore, InboxWorker, Keywords, Platforms, Rehydrate, Supervisor,
 };
+use firebreak_actors::clock::{Clock, SystemClock};
 use firebreak_actors::metrics::EngineMetrics;
 use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
+use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
+use std::collections::HashMap;
 use firebreak_adapters::slack::client::SlackClient;
 use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
@@ -36,6 +40,12 @@ impl Application {
     /// Must be called inside an actix system (`#[actix_web::main]`,
     /// `#[actix_web::test]`).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with the engine's time from `clock`
+    /// (tests pass a manual one to drive reminders without waiting).
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let policy = settings.policy()?;
         let default_severity = settings.default_severity()?;
         let store = connect_and_migrate(settings.database.url.expose()).await?;
@@ -75,8 +85,13 @@ impl Application {
             });
         }
 
+        let pagers = pagers(&settings)?;
+        let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
             store: store.clone(),
+            clock,
+            timers: timers.clone(),
+            pagers,
             policy,
             platforms,
             metrics: Arc::new(EngineMetrics::default()),
@@ -87,6 +102,7 @@ impl Application {
             max_restarts: 3,
         });
         let supervisor = Supervisor::new(core.clone()).start();
+        timers.do_send(AttachSupervisor(supervisor.clone()));
         let count = supervisor
             .send(Rehydrate)
             .await
@@ -151,6 +167,36 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The escalation targets, by name, from `[escalation.targets.NAME]`.
+fn pagers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dyn Pager>>> {
+    let mut pagers: HashMap<String, Arc<dyn Pager>> = HashMap::new();
+    for (name, target) in &settings.escalation.targets {
+        let missing = |key: &str| anyhow::anyhow!("[escalation.targets.{name}] needs `{key}`");
+        let pager: Arc<dyn Pager> = match target.kind.as_str() {
+            "pagerduty" => {
+                let key = target.routing_key.as_ref().ok_or_else(|| missing("routing_key"))?;
+                let base = target.api_base_url.as_deref().unwrap_or(paging::pagerduty::DEFAULT_API_BASE_URL);
+                Arc::new(PagerDuty::new(name, base, key.expose().to_owned())?)
+            }
+            "opsgenie" => {
+                let key = target.api_key.as_ref().ok_or_else(|| missing("api_key"))?;
+                let base = target.api_base_url.as_deref().unwrap_or(paging::opsgenie::DEFAULT_API_BASE_URL);
+                Arc::new(Opsgenie::new(name, base, key.expose().to_owned())?)
+            }
+            "webhook" => {
+                let url = target.url.as_deref().ok_or_else(|| missing("url"))?;
+                let secret = target.secret.as_ref().map(|secret| secret.expose().to_owned());
+                Arc::new(Webhook::new(name, url, secret)?)
+            }
+            other => anyhow::bail!(
+                "[escalation.targets.{name}] kind `{other}` is not one of pagerduty, opsgenie, webhook"
+            ),
+        };
+        pagers.insert(name.clone(), pager);
+    }
+    Ok(pagers)
 }
 
 /// Connects and brings the schema up to date.

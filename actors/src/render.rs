@@ -275,6 +275,9 @@ fn is_worth_announcing(event: &DomainEvent) -> bool {
         DomainEvent::ConversationOpened { .. }
             | DomainEvent::AnnouncementPosted { .. }
             | DomainEvent::EffectFailed { .. }
+            | DomainEvent::DutiesTriggered { .. }
+            | DomainEvent::PageSent { .. }
+            | DomainEvent::ReminderSent { .. }
     )
 }
 

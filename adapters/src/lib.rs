@@ -11,8 +11,10 @@ mod adapter;
 mod event;
 pub mod memory;
 mod message;
+pub mod paging;
 mod refs;
 pub mod slack;
+pub mod statuspage;
 
 pub use adapter::{AdapterError, AdapterResult, ChatAdapter, NewConversation};
 pub use event::{ChatEvent, ChatEventKind};

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_incidents;
 mod m20261124_000002_create_inbox;
+mod m20261124_000003_create_timers;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_incidents::Migration),
             Box::new(m20261124_000002_create_inbox::Migration),
+            Box::new(m20261124_000003_create_timers::Migration),
         ]
     }
 }

@@ -77,6 +77,12 @@ impl Platforms {
 /// Shared, read-only after start-up.
 pub struct EngineCore {
     pub store: Store,
+    /// Every "now" the engine uses; a manual clock in tests.
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Holds the wake-ups of every pending reminder.
+    pub timers: actix::Addr<super::TimerWheel>,
+    /// Escalation targets by name.
+    pub pagers: HashMap<String, Arc<dyn firebreak_adapters::paging::Pager>>,
     pub policy: Policy,
     pub platforms: Platforms,
     pub metrics: Arc<EngineMetrics>,

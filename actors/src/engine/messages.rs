@@ -136,3 +136,11 @@ pub struct RecordConversationRename {
     pub name: String,
     pub origin: Option<i64>,
 }
+
+/// One of the incident's timers fell due.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct FireTimer {
+    /// The reminder, in its stored form (`update_due`, `role_unfilled:comms`).
+    pub reminder: String,
+}

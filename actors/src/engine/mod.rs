@@ -10,11 +10,13 @@
 //! * [`InboxWorker`] — drains the durable inbox into the supervisor.
 
 mod core;
+mod duties;
 mod inbox_worker;
 mod incident_actor;
 mod messages;
 mod run;
 mod supervisor;
+mod timers;
 
 pub use self::core::{EngineCore, Keywords, PlatformEndpoint, Platforms};
 pub use inbox_worker::InboxWorker;
@@ -24,6 +26,7 @@ pub use messages::{
     Snapshot, Source, Welcome,
 };
 pub use supervisor::{IsReady, Rehydrate, Supervisor, DECLARE_FORM};
+pub use timers::{AttachSupervisor, PendingCount, Reschedule, TimerWheel};
 
 use crate::incident::{IncidentId, ParseError, Rejection};
 use crate::store::StoreError;

@@ -4,6 +4,7 @@
 //! until they return.
 
 use super::messages::{Reply, Source};
+use super::timers::Reschedule;
 use super::{EngineCore, EngineError};
 use crate::incident::{
     answer, decide, help_text, parse_request, Command, Context, DomainEvent, Incident, Request,
@@ -11,7 +12,6 @@ use crate::incident::{
 use crate::metrics::EngineMetrics;
 use crate::render;
 use crate::store::{AppendOutcome, RecordedEvent, StoreError};
-use chrono::Utc;
 use firebreak_adapters::{AdapterError, ChatAdapter, Message, NewConversation, UserRef};
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,7 +34,7 @@ pub(super) async fn execute_text(
     };
     let text = match request {
         Request::Help => help_text(&core.policy),
-        Request::Query(query) => answer(incident, &query, Utc::now(), &core.policy),
+        Request::Query(query) => answer(incident, &query, core.clock.now(), &core.policy),
         Request::Declare { .. } => format!(
             "This conversation already belongs to {}. Declare new incidents in the announcement conversation.",
             incident.id()
@@ -64,7 +64,7 @@ pub(super) async fn apply_command(
         },
         other => other.clone(),
     };
-    let now = Utc::now();
+    let now = core.clock.now();
     let context = Context {
         actor: user.clone(),
         now,
@@ -123,7 +123,7 @@ pub(super) async fn commit(
     actor: Option<&UserRef>,
     origin: Option<i64>,
 ) -> Result<AppendOutcome, EngineError> {
-    let at = Utc::now();
+    let at = core.clock.now();
     let mut next = incident.clone();
     for event in events {
         next.apply(event, at);
@@ -136,9 +136,14 @@ pub(super) async fn commit(
             at,
         })
         .collect();
-    match core.store.append(&next, &recorded, origin).await {
+    let timers = schedule_of(core, &next);
+    match core.store.append(&next, &recorded, origin, &timers).await {
         Ok(AppendOutcome::Appended) => {
             *incident = next;
+            core.timers.do_send(Reschedule {
+                incident: incident.id(),
+                timers,
+            });
             EngineMetrics::add(&core.metrics.events_appended, events.len() as u64);
             Ok(AppendOutcome::Appended)
         }
@@ -151,6 +156,17 @@ pub(super) async fn commit(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// The incident's pending reminders as the timers table keeps them.
+pub(super) fn schedule_of(core: &EngineCore, incident: &Incident) -> Vec<crate::store::PendingTimer> {
+    crate::incident::schedule(incident, &core.policy)
+        .into_iter()
+        .map(|due| crate::store::PendingTimer {
+            reminder: due.reminder.to_string(),
+            due_at: due.at,
+        })
+        .collect()
 }
 
 /// Brings the chat side in line with the stored state: the incident gets
@@ -231,6 +247,7 @@ pub(super) async fn carry_out(
     events: &[DomainEvent],
     actor: Option<&UserRef>,
 ) {
+    super::duties::carry_out_duties(core, incident, events).await;
     let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
         return;
     };
@@ -308,6 +325,49 @@ pub(super) async fn record_conversation_rename(
     Ok(Reply { text, changes: 1 })
 }
 
+/// A timer fell due: the incident decides from its own state whether it
+/// still means anything (a superseded wake-up changes nothing).
+pub(super) async fn fire_timer(core: &EngineCore, incident: &mut Incident, reminder: &str) -> Result<Reply, EngineError> {
+    let nothing = || Reply {
+        text: "Nothing is due.".to_owned(),
+        changes: 0,
+    };
+    let Ok(kind) = reminder.parse::<crate::incident::ReminderKind>() else {
+        tracing::warn!(incident = %incident.id(), reminder, "a timer names no known reminder");
+        return Ok(nothing());
+    };
+    let events = crate::incident::on_timer(incident, &kind, core.clock.now(), &core.policy);
+    if events.is_empty() {
+        return Ok(nothing());
+    }
+    let before = incident.clone();
+    if commit(core, incident, &events, None, None).await? == AppendOutcome::AlreadyApplied {
+        return Ok(nothing());
+    }
+    let reminders: Vec<Message> = events
+        .iter()
+        .filter_map(|event| match event {
+            DomainEvent::ReminderSent { reminder, .. } => Some(super::duties::reminder_message(&before, reminder)),
+            _ => None,
+        })
+        .collect();
+    if let (Some(adapter), Some(conversation)) = (
+        core.platforms.adapter(incident.platform()).cloned(),
+        incident.conversation().cloned(),
+    ) {
+        for message in &reminders {
+            if let Err(error) = adapter.post_message(&conversation, message).await {
+                record_failure(core, incident, "post a reminder", &error).await?;
+            }
+        }
+    }
+    carry_out(core, incident, &events, None).await;
+    Ok(Reply {
+        text: events.iter().map(|event| event.describe(&core.policy)).collect::<Vec<_>>().join("\n"),
+        changes: events.len(),
+    })
+}
+
 /// Opens the edit form for `user`.
 pub(super) async fn open_edit_form(
     core: &EngineCore,
@@ -356,7 +416,7 @@ pub(super) async fn apply_edits(
     }
     let context = Context {
         actor: user.clone(),
-        now: Utc::now(),
+        now: core.clock.now(),
         policy: &core.policy,
     };
     let mut draft = incident.clone();
@@ -512,6 +572,7 @@ pub(super) type SharedCore = Arc<EngineCore>;
 mod tests {
     use super::*;
     use crate::incident::{IncidentId, Severity};
+    use chrono::Utc;
     use firebreak_adapters::Platform;
 
     #[test]

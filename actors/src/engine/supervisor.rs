@@ -8,8 +8,8 @@
 
 use super::incident_actor::IncidentActor;
 use super::messages::{
-    ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, HandleChatEvent, Handled,
-    OpenEditForm, RecordConversationRename, Reply, RunCommand, Source, Welcome,
+    ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer, HandleChatEvent,
+    Handled, OpenEditForm, RecordConversationRename, Reply, RunCommand, Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -23,7 +23,6 @@ use actix::{
     Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message,
     ResponseActFuture, WrapFuture,
 };
-use chrono::Utc;
 use firebreak_adapters::{
     ChatEvent, ChatEventKind, ConversationRef, Message as ChatMessage, UserRef,
 };
@@ -178,7 +177,7 @@ impl Supervisor {
         let core = self.core.clone();
         Box::pin(
             async move {
-                let now = Utc::now();
+                let now = core.clock.now();
                 validate_declaration(&request.title, request.report.as_ref(), now)?;
                 let reporter = super::run::named(&core, &request.reporter).await;
                 let lead = match &request.lead {
@@ -692,5 +691,34 @@ impl Handler<BindConversation> for Supervisor {
 
     fn handle(&mut self, message: BindConversation, _ctx: &mut Self::Context) {
         self.routes.insert(message.conversation, message.incident);
+    }
+}
+
+/// A timer fell due; its incident decides whether it still means anything.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct TimerFired {
+    pub incident: IncidentId,
+    pub reminder: String,
+}
+
+impl Handler<TimerFired> for Supervisor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, message: TimerFired, _ctx: &mut Self::Context) -> Self::Result {
+        let incident = message.incident;
+        Box::pin(
+            self.deliver(
+                incident,
+                FireTimer {
+                    reminder: message.reminder,
+                },
+            )
+            .map(move |result, _, _| {
+                if let Err(error) = result {
+                    tracing::warn!(%incident, %error, "a due timer could not be handled");
+                }
+            }),
+        )
     }
 }

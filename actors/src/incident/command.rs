@@ -1,5 +1,6 @@
 //! The grammar of what people write to the bot: `lead @ana`, `severity 1`,
-//! `status mitigated`, `action write the post-mortem`, …
+//! `status mitigated`, `action write the post-mortem`, `remind 10m check
+//! the cache`, `snooze update 30m`, …
 //!
 //! The chat adapter has already stripped the bot's mention (and any `/` or
 //! `!`), so the text starts with the command word. People are written
@@ -11,9 +12,12 @@
 //! sees a string it has to re-check. Every [`ParseError`] reads as a whole
 //! sentence for the person who typed the command, with the right usage.
 
+use super::duration::{parse_duration, DurationError};
 use super::policy::{Policy, RoleName, RoleNameError};
+use super::reminder::ReminderKind;
 use super::severity::Severity;
 use super::status::Status;
+use chrono::Duration;
 use firebreak_adapters::{MessageRef, Platform, UserRef};
 
 /// Longest title, in characters: it has to fit a channel topic and a
@@ -38,6 +42,8 @@ pub enum Query {
     Actions,
     Duration,
     Status,
+    /// Which reminders are pending, and when each is due.
+    Reminders,
 }
 
 /// A request to change the incident; [`decide`](super::decide) accepts or
@@ -60,6 +66,27 @@ pub enum Command {
     Close,
     Reopen,
     Decline,
+    /// A stakeholder update.
+    Update(String),
+    /// Page `target` now. The parser has matched it to a configured
+    /// target; [`decide`](super::decide) checks again, as the policy may
+    /// have changed.
+    Escalate {
+        target: String,
+        message: Option<String>,
+    },
+    /// A one-off reminder `after` from now.
+    Remind {
+        after: Duration,
+        text: String,
+    },
+    /// Put off a pending reminder for `duration` from now.
+    Snooze {
+        reminder: ReminderKind,
+        duration: Duration,
+    },
+    /// Turn off a pending reminder until its condition changes.
+    Dismiss(ReminderKind),
     /// Never parsed from text: the engine builds it when a message is pinned
     /// or gets the timeline reaction.
     Pin {
@@ -100,6 +127,12 @@ pub enum ParseError {
     BadRoleName(RoleNameError),
     #[error("The {what} is too long: keep it to {max} characters or fewer.")]
     TooLong { what: &'static str, max: usize },
+    #[error("{0}")]
+    BadDuration(DurationError),
+    #[error("`{given}` is not a reminder: use {known}.")]
+    UnknownReminder { given: String, known: String },
+    #[error("`{given}` is not an escalation target: {known}.")]
+    UnknownEscalationTarget { given: String, known: String },
 }
 
 /// Parses text addressed to the bot. People named as `@id` become users on
@@ -165,6 +198,23 @@ pub fn parse_request(
         "close" => args.none(&CLOSE).and_then(|()| command(Command::Close)),
         "reopen" => args.none(&REOPEN).and_then(|()| command(Command::Reopen)),
         "decline" => args.none(&DECLINE).and_then(|()| command(Command::Decline)),
+        "update" => command(Command::Update(args.text(
+            &UPDATE,
+            "update",
+            MAX_TEXT_CHARS,
+        )?)),
+        "escalate" => args.escalate(policy).map(Request::Command),
+        "remind" => args.remind().map(Request::Command),
+        "reminders" => args
+            .none(&REMINDERS)
+            .map(|()| Request::Query(Query::Reminders)),
+        "snooze" => args.snooze(policy).map(Request::Command),
+        "dismiss" => {
+            let given = args
+                .optional_word(&DISMISS)?
+                .ok_or_else(|| missing(&DISMISS))?;
+            command(Command::Dismiss(reminder(given, policy)?))
+        }
         _ => Err(ParseError::UnknownCommand(word.to_owned())),
     }
 }
@@ -191,7 +241,14 @@ pub fn help_text(policy: &Policy) -> String {
         "Severities: {severities} (`sev` works too, as does `sev1`).\n"
     ));
     text.push_str(&format!("Statuses: {statuses}.\n"));
-    text.push_str(&format!("Roles: {roles}."));
+    text.push_str(&format!("Roles: {roles}.\n"));
+    text.push_str(&format!("Reminders: {}.\n", reminder_forms(policy)));
+    let targets = &policy.duties.escalation_targets;
+    if targets.is_empty() {
+        text.push_str("Escalation targets: none are configured.");
+    } else {
+        text.push_str(&format!("Escalation targets: {}.", targets.join(", ")));
+    }
     text
 }
 
@@ -285,9 +342,41 @@ const DECLINE: Usage = Usage {
     about: "it is not an incident after all (only while in triage)",
 };
 
-const USAGES: [&Usage; 16] = [
+const UPDATE: Usage = Usage {
+    command: "update",
+    usage: "update <text>",
+    about: "post a stakeholder update (it resets the update reminder)",
+};
+const ESCALATE: Usage = Usage {
+    command: "escalate",
+    usage: "escalate <target> [message]",
+    about: "page an escalation target now",
+};
+const REMIND: Usage = Usage {
+    command: "remind",
+    usage: "remind <duration> <text>",
+    about: "remind the channel of something later, e.g. `remind 30m check the cache`",
+};
+const REMINDERS: Usage = Usage {
+    command: "reminders",
+    usage: "reminders",
+    about: "list the pending reminders and when they are due",
+};
+const SNOOZE: Usage = Usage {
+    command: "snooze",
+    usage: "snooze <reminder> <duration>",
+    about: "put off a reminder, e.g. `snooze update 30m`",
+};
+const DISMISS: Usage = Usage {
+    command: "dismiss",
+    usage: "dismiss <reminder>",
+    about: "stop a reminder until things change",
+};
+
+const USAGES: [&Usage; 22] = [
     &HELP, &DECLARE, &LEAD, &SEVERITY, &STATUS, &SUMMARY, &IMPACT, &ROLE, &ACTION, &ACTIONS,
-    &RENAME, &NOTE, &DURATION, &CLOSE, &REOPEN, &DECLINE,
+    &RENAME, &NOTE, &DURATION, &UPDATE, &ESCALATE, &REMIND, &REMINDERS, &SNOOZE, &DISMISS, &CLOSE,
+    &REOPEN, &DECLINE,
 ];
 
 /// What follows the command word, already trimmed.
@@ -380,6 +469,85 @@ impl<'a> Arguments<'a> {
             user: user(person, platform)?,
         })
     }
+
+    /// The first word and what follows it, trimmed.
+    fn first_and_rest(&self) -> Option<(&'a str, &'a str)> {
+        match self.rest.split_once(char::is_whitespace) {
+            Some((first, rest)) => Some((first, rest.trim())),
+            None if self.rest.is_empty() => None,
+            None => Some((self.rest, "")),
+        }
+    }
+
+    /// `escalate <target> [message]`.
+    fn escalate(&self, policy: &Policy) -> Result<Command, ParseError> {
+        let (given, message) = self.first_and_rest().ok_or_else(|| missing(&ESCALATE))?;
+        let target =
+            policy
+                .escalation_target(given)
+                .ok_or_else(|| ParseError::UnknownEscalationTarget {
+                    given: given.to_owned(),
+                    known: policy.known_escalation_targets(),
+                })?;
+        let message = match message {
+            "" => None,
+            message if message.chars().count() > MAX_TEXT_CHARS => {
+                return Err(ParseError::TooLong {
+                    what: "message",
+                    max: MAX_TEXT_CHARS,
+                })
+            }
+            message => Some(message.to_owned()),
+        };
+        Ok(Command::Escalate {
+            target: target.to_owned(),
+            message,
+        })
+    }
+
+    /// `remind <duration> <text>`. The duration is one word (`1h30m`), so
+    /// the text may start with anything, numbers included.
+    fn remind(&self) -> Result<Command, ParseError> {
+        let (duration, text) = self.first_and_rest().ok_or_else(|| missing(&REMIND))?;
+        let after = parse_duration(duration).map_err(ParseError::BadDuration)?;
+        let text = Arguments { rest: text }.text(&REMIND, "reminder", MAX_TEXT_CHARS)?;
+        Ok(Command::Remind { after, text })
+    }
+
+    /// `snooze <reminder> <duration>`; the duration is the rest, so
+    /// `1h 30m` works as well as `1h30m`.
+    fn snooze(&self, policy: &Policy) -> Result<Command, ParseError> {
+        let (given, duration) = self.first_and_rest().ok_or_else(|| missing(&SNOOZE))?;
+        let reminder = reminder(given, policy)?;
+        if duration.is_empty() {
+            return Err(missing(&SNOOZE));
+        }
+        let duration = parse_duration(duration).map_err(ParseError::BadDuration)?;
+        Ok(Command::Snooze { reminder, duration })
+    }
+}
+
+/// A reminder as people name it; a role must be one of the policy's.
+fn reminder(given: &str, policy: &Policy) -> Result<ReminderKind, ParseError> {
+    let unknown = || ParseError::UnknownReminder {
+        given: given.to_owned(),
+        known: reminder_forms(policy),
+    };
+    match given.parse::<ReminderKind>() {
+        Ok(ReminderKind::RoleUnfilled(role)) if !policy.has_role(&role) => Err(unknown()),
+        Ok(reminder) => Ok(reminder),
+        Err(_) => Err(unknown()),
+    }
+}
+
+/// The ways to name a reminder, with this organisation's roles.
+fn reminder_forms(policy: &Policy) -> String {
+    let roles = if policy.roles.is_empty() {
+        String::new()
+    } else {
+        format!(", role:<role> ({})", join_roles(policy))
+    };
+    format!("lead, update, mitigated, resolved{roles} or the number of one set with `remind`")
 }
 
 fn user(word: &str, platform: Platform) -> Result<UserRef, ParseError> {
@@ -426,6 +594,7 @@ fn or_list(items: impl IntoIterator<Item = String>) -> String {
 mod tests {
     use super::*;
     use crate::incident::fixtures::{severity, user};
+    use crate::incident::reminder::ReminderKind;
 
     fn parse(text: &str) -> Result<Request, ParseError> {
         parse_request(text, Platform::Memory, &Policy::default())
@@ -600,7 +769,14 @@ mod tests {
 
     #[test]
     fn commands_without_arguments_refuse_extra_words() {
-        for word in ["actions", "duration", "close", "reopen", "decline"] {
+        for word in [
+            "actions",
+            "duration",
+            "close",
+            "reopen",
+            "decline",
+            "reminders",
+        ] {
             assert_eq!(
                 parse(&format!("{word} now")),
                 Err(ParseError::UnexpectedArgument { command: word }),
@@ -622,6 +798,14 @@ mod tests {
             ("action", "action"),
             ("rename", "rename"),
             ("note", "note"),
+            ("update", "update"),
+            ("escalate", "escalate"),
+            ("remind", "remind"),
+            ("remind 10m", "remind"),
+            ("remind 10m   ", "remind"),
+            ("snooze", "snooze"),
+            ("snooze update", "snooze"),
+            ("dismiss", "dismiss"),
         ] {
             assert!(
                 matches!(parse(text), Err(ParseError::MissingArgument { command: c, .. }) if c == command),
@@ -637,6 +821,7 @@ mod tests {
             ("severity 1 now", "severity"),
             ("status resolved now", "status"),
             ("role comms @bo @cy", "role"),
+            ("dismiss update lead", "dismiss"),
         ] {
             assert!(
                 matches!(parse(text), Err(ParseError::TooManyArguments { command: c, .. }) if c == command),
@@ -650,10 +835,7 @@ mod tests {
         let cases: Vec<(&str, ParseError)> = vec![
             ("", ParseError::Empty),
             ("   ", ParseError::Empty),
-            (
-                "escalate now",
-                ParseError::UnknownCommand("escalate".into()),
-            ),
+            ("panic now", ParseError::UnknownCommand("panic".into())),
             ("lead ana", ParseError::NotAUser("ana".into())),
             ("lead @", ParseError::NotAUser("@".into())),
             ("role comms bo", ParseError::NotAUser("bo".into())),
@@ -687,7 +869,7 @@ mod tests {
     fn errors_read_as_sentences_with_the_right_usage() {
         let cases: Vec<(&str, &str)> = vec![
             ("", "I didn't catch a command there: write `help` to see what I can do."),
-            ("escalate", "`escalate` is not a command I know: write `help` to see what I can do."),
+            ("panic", "`panic` is not a command I know: write `help` to see what I can do."),
             ("summary", "`summary` needs more than that: write `summary <text>`."),
             ("role comms", "`role` needs more than that: write `role <role> @someone`."),
             ("close now", "`close` takes no argument: write just `close`."),
@@ -726,6 +908,7 @@ mod tests {
         let policy = Policy {
             severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
             roles: vec![role("scribe")],
+            ..Policy::default()
         };
         let parse = |text| parse_request(text, Platform::Memory, &policy);
         assert_eq!(parse("sev P2"), command(Command::Severity(severity(2))));
@@ -768,6 +951,7 @@ mod tests {
         let policy = Policy {
             severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
             roles: vec![role("comms"), role("scribe")],
+            ..Policy::default()
         };
         let help = help_text(&policy);
         for usage in USAGES {
@@ -793,10 +977,206 @@ mod tests {
             ),
             "{help}"
         );
+        assert!(
+            help.contains("Reminders: lead, update, mitigated, resolved, role:<role> (comms, scribe) or the number of one set with `remind`."),
+            "{help}"
+        );
+        assert!(
+            help.contains("Escalation targets: none are configured."),
+            "{help}"
+        );
         assert!(help_text(&Policy {
             roles: vec![],
-            ..policy
+            ..policy.clone()
         })
         .contains("Roles: none are configured."));
+        let mut with_targets = policy;
+        with_targets.duties.escalation_targets = vec!["exec-oncall".into(), "db-oncall".into()];
+        assert!(help_text(&with_targets).contains("Escalation targets: exec-oncall, db-oncall."));
+    }
+
+    fn with_targets() -> Policy {
+        let mut policy = Policy::default();
+        policy.duties.escalation_targets = vec!["exec-oncall".into(), "db-oncall".into()];
+        policy
+    }
+
+    #[test]
+    fn duty_commands_parse() {
+        let minutes = chrono::Duration::minutes;
+        let cases: Vec<(&str, Result<Request, ParseError>)> = vec![
+            (
+                "update Rolled back, error rate falling",
+                command(Command::Update("Rolled back, error rate falling".into())),
+            ),
+            (
+                "escalate exec-oncall",
+                command(Command::Escalate {
+                    target: "exec-oncall".into(),
+                    message: None,
+                }),
+            ),
+            (
+                "ESCALATE DB-Oncall  the primary is down ",
+                command(Command::Escalate {
+                    target: "db-oncall".into(),
+                    message: Some("the primary is down".into()),
+                }),
+            ),
+            (
+                "remind 30m check the cache",
+                command(Command::Remind {
+                    after: minutes(30),
+                    text: "check the cache".into(),
+                }),
+            ),
+            (
+                "remind 1h30m 2 replicas left to check",
+                command(Command::Remind {
+                    after: minutes(90),
+                    text: "2 replicas left to check".into(),
+                }),
+            ),
+            (
+                "snooze update 30m",
+                command(Command::Snooze {
+                    reminder: ReminderKind::UpdateDue,
+                    duration: minutes(30),
+                }),
+            ),
+            (
+                "snooze lead 1h 30m",
+                command(Command::Snooze {
+                    reminder: ReminderKind::NoLead,
+                    duration: minutes(90),
+                }),
+            ),
+            (
+                "snooze comms 10m",
+                command(Command::Snooze {
+                    reminder: ReminderKind::RoleUnfilled(role("comms")),
+                    duration: minutes(10),
+                }),
+            ),
+            (
+                "snooze role:scribe 10m",
+                command(Command::Snooze {
+                    reminder: ReminderKind::RoleUnfilled(role("scribe")),
+                    duration: minutes(10),
+                }),
+            ),
+            (
+                "snooze 3 2d",
+                command(Command::Snooze {
+                    reminder: ReminderKind::Custom(3),
+                    duration: chrono::Duration::days(2),
+                }),
+            ),
+            (
+                "dismiss updates",
+                command(Command::Dismiss(ReminderKind::UpdateDue)),
+            ),
+            (
+                "dismiss close",
+                command(Command::Dismiss(ReminderKind::ResolvedUnclosed)),
+            ),
+            (
+                "dismiss mitigated",
+                command(Command::Dismiss(ReminderKind::MitigatedUnresolved)),
+            ),
+            (
+                "dismiss no-lead",
+                command(Command::Dismiss(ReminderKind::NoLead)),
+            ),
+            (
+                "dismiss custom:2",
+                command(Command::Dismiss(ReminderKind::Custom(2))),
+            ),
+            ("reminders", Ok(Request::Query(Query::Reminders))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                parse_request(text, Platform::Memory, &with_targets()),
+                expected,
+                "parsing {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn duty_commands_name_what_is_wrong() {
+        let cases: Vec<(&str, &str)> = vec![
+            (
+                "escalate ceo",
+                "`ceo` is not an escalation target: the targets are exec-oncall, db-oncall.",
+            ),
+            (
+                "remind 45 check the cache",
+                "`45` needs a unit: write `45m` for minutes, or use s, h or d.",
+            ),
+            (
+                "remind soon check the cache",
+                "`soon` is not a duration: write one like `90s`, `5m`, `1h30m` or `2d`.",
+            ),
+            ("remind 31d check", "`31d` is too long: keep it to 30 days or less."),
+            (
+                "snooze update forever",
+                "`forever` is not a duration: write one like `90s`, `5m`, `1h30m` or `2d`.",
+            ),
+            (
+                "snooze chef 10m",
+                "`chef` is not a reminder: use lead, update, mitigated, resolved, role:<role> (comms, scribe, ops) or the number of one set with `remind`.",
+            ),
+            (
+                "dismiss role:lead",
+                "`role:lead` is not a reminder: use lead, update, mitigated, resolved, role:<role> (comms, scribe, ops) or the number of one set with `remind`.",
+            ),
+            (
+                "dismiss 0",
+                "`0` is not a reminder: use lead, update, mitigated, resolved, role:<role> (comms, scribe, ops) or the number of one set with `remind`.",
+            ),
+            ("snooze update", "`snooze` needs more than that: write `snooze <reminder> <duration>`."),
+            ("remind 5m", "`remind` needs more than that: write `remind <duration> <text>`."),
+            ("dismiss", "`dismiss` needs more than that: write `dismiss <reminder>`."),
+            ("reminders now", "`reminders` takes no argument: write just `reminders`."),
+        ];
+        for (text, message) in cases {
+            let error = parse_request(text, Platform::Memory, &with_targets())
+                .expect_err("the case is an error");
+            assert_eq!(error.to_string(), message, "parsing {text:?}");
+        }
+        assert_eq!(
+            parse("escalate exec-oncall").map_err(|error| error.to_string()),
+            Err(
+                "`exec-oncall` is not an escalation target: no escalation targets are configured."
+                    .to_owned()
+            ),
+            "the default policy has no targets"
+        );
+        assert_eq!(
+            parse_request(
+                &format!("escalate exec-oncall {}", "x".repeat(MAX_TEXT_CHARS + 1)),
+                Platform::Memory,
+                &with_targets()
+            ),
+            Err(ParseError::TooLong {
+                what: "message",
+                max: MAX_TEXT_CHARS
+            })
+        );
+        assert_eq!(
+            parse(&format!("remind 5m {}", "x".repeat(MAX_TEXT_CHARS + 1))),
+            Err(ParseError::TooLong {
+                what: "reminder",
+                max: MAX_TEXT_CHARS
+            })
+        );
+        assert_eq!(
+            parse(&format!("update {}", "x".repeat(MAX_TEXT_CHARS + 1))),
+            Err(ParseError::TooLong {
+                what: "update",
+                max: MAX_TEXT_CHARS
+            })
+        );
     }
 }

@@ -7,13 +7,20 @@
 //! goes back to the person as is, in chat or in an HTTP 409 body.
 
 use super::command::{Command, Query, MAX_TITLE_CHARS};
+use super::duration::{human_duration, MAX_DURATION_DAYS};
+use super::duties::{duties_on_reaching, duties_on_reopening};
 use super::event::{DomainEvent, Report};
 use super::policy::{Policy, RoleName};
 use super::reference::IncidentId;
+use super::reminder::ReminderKind;
+use super::schedule::schedule;
 use super::state::Incident;
 use super::status::Status;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use firebreak_adapters::UserRef;
+
+/// The reason an `escalate` command gives on the timeline.
+pub const ESCALATED_BY_HAND: &str = "escalated by hand";
 
 /// Who is asking, and when.
 #[derive(Debug, Clone)]
@@ -72,6 +79,18 @@ pub enum Rejection {
     ResolvedInFuture,
     #[error("An incident can't be resolved before it started.")]
     ResolvedBeforeStart,
+    #[error("`{target}` is not an escalation target: {known}.")]
+    UnknownEscalationTarget { target: String, known: String },
+    #[error("{id} has no `{reminder}` reminder pending; {pending}.")]
+    NotPending {
+        id: IncidentId,
+        reminder: String,
+        pending: String,
+    },
+    #[error(
+        "A reminder can only be set or snoozed for more than zero and at most {max_days} days."
+    )]
+    DelayOutOfRange { max_days: i64 },
 }
 
 /// The events that record `command` happening to `incident`, or why it
@@ -110,9 +129,17 @@ pub fn decide(
                     label: ctx.policy.severity_label(from),
                 });
             }
-            DomainEvent::SeverityChanged { from, to: *to }
+            let mut events = vec![DomainEvent::SeverityChanged { from, to: *to }];
+            // Only raising brings new duties; lowering keeps the ones done.
+            if to.is_more_severe_than(from) {
+                events.extend(duties_on_reaching(incident, *to, ctx.policy));
+            }
+            return Ok(events);
         }
-        Command::Status(to) => return change_status(incident, *to),
+        Command::Status(to) => {
+            return change_status(incident, *to)
+                .map(|events| with_reopen_duties(incident, events, ctx.policy))
+        }
         Command::Close => return close(incident),
         Command::Decline => return decline(incident),
         Command::Reopen => {
@@ -120,10 +147,11 @@ pub fn decide(
             if !matches!(from, Status::Mitigated | Status::Resolved) {
                 return Err(Rejection::NothingToReopen { id, status: from });
             }
-            DomainEvent::StatusChanged {
+            let reopened = DomainEvent::StatusChanged {
                 from,
                 to: Status::Investigating,
-            }
+            };
+            return Ok(with_reopen_duties(incident, vec![reopened], ctx.policy));
         }
         Command::Summary(summary) => {
             let summary = changed_text(incident, "summary", incident.summary(), summary)?;
@@ -175,6 +203,47 @@ pub fn decide(
         Command::Note(text) => DomainEvent::NoteAdded {
             text: non_blank("note", text)?,
         },
+        Command::Update(text) => DomainEvent::UpdatePosted {
+            text: non_blank("update", text)?,
+        },
+        Command::Escalate { target, message } => {
+            // The parser matched the target, but commands also arrive from
+            // the API and the policy may have changed since.
+            let target = ctx.policy.escalation_target(target).ok_or_else(|| {
+                Rejection::UnknownEscalationTarget {
+                    target: target.clone(),
+                    known: ctx.policy.known_escalation_targets(),
+                }
+            })?;
+            DomainEvent::Escalated {
+                target: target.to_owned(),
+                message: message
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|message| !message.is_empty())
+                    .map(str::to_owned),
+                reason: ESCALATED_BY_HAND.to_owned(),
+            }
+        }
+        Command::Remind { after, text } => DomainEvent::ReminderSet {
+            number: incident.next_reminder_number(),
+            due_at: ctx.now + within_range(*after)?,
+            text: non_blank("reminder", text)?,
+        },
+        Command::Snooze { reminder, duration } => {
+            let duration = within_range(*duration)?;
+            pending(incident, reminder, ctx.policy)?;
+            DomainEvent::Snoozed {
+                reminder: reminder.clone(),
+                until: ctx.now + duration,
+            }
+        }
+        Command::Dismiss(reminder) => {
+            pending(incident, reminder, ctx.policy)?;
+            DomainEvent::Dismissed {
+                reminder: reminder.clone(),
+            }
+        }
         Command::Pin {
             message,
             text,
@@ -231,7 +300,60 @@ pub fn answer(incident: &Incident, query: &Query, now: DateTime<Utc>, policy: &P
         Query::Actions => answer_actions(incident),
         Query::Duration => answer_duration(incident, now),
         Query::Status => answer_status(incident, now, policy),
+        Query::Reminders => answer_reminders(incident, now, policy),
     }
+}
+
+/// A reopened incident needs people again, so it owes the duties of its
+/// severity if it never carried them out (its severity was raised while it
+/// was resolved, say).
+fn with_reopen_duties(
+    incident: &Incident,
+    mut events: Vec<DomainEvent>,
+    policy: &Policy,
+) -> Vec<DomainEvent> {
+    let reopens = events.iter().any(|event| {
+        matches!(event, DomainEvent::StatusChanged { from, to } if Status::is_reopen(*from, *to))
+    });
+    if reopens {
+        events.extend(duties_on_reopening(incident, policy));
+    }
+    events
+}
+
+/// Durations from the API were not parsed from text, so the range
+/// [`parse_duration`](super::parse_duration) guarantees is checked again.
+fn within_range(duration: Duration) -> Result<Duration, Rejection> {
+    if duration > Duration::zero() && duration <= Duration::days(MAX_DURATION_DAYS) {
+        Ok(duration)
+    } else {
+        Err(Rejection::DelayOutOfRange {
+            max_days: MAX_DURATION_DAYS,
+        })
+    }
+}
+
+/// Only a pending reminder can be snoozed or dismissed: anything else
+/// would be recorded and never matter, while the person believes it did.
+fn pending(incident: &Incident, reminder: &ReminderKind, policy: &Policy) -> Result<(), Rejection> {
+    let scheduled = schedule(incident, policy);
+    if scheduled.iter().any(|due| &due.reminder == reminder) {
+        return Ok(());
+    }
+    let pending = if scheduled.is_empty() {
+        "no reminder is pending".to_owned()
+    } else {
+        let names: Vec<String> = scheduled
+            .iter()
+            .map(|due| format!("`{}`", due.reminder.short_name()))
+            .collect();
+        format!("pending now: {}", names.join(", "))
+    };
+    Err(Rejection::NotPending {
+        id: incident.id(),
+        reminder: reminder.short_name(),
+        pending,
+    })
 }
 
 fn change_status(incident: &Incident, to: Status) -> Result<Vec<DomainEvent>, Rejection> {
@@ -418,22 +540,33 @@ fn answer_status(incident: &Incident, now: DateTime<Utc>, policy: &Policy) -> St
     text
 }
 
-/// `2d 3h`, `1h 5m`, `5m`, `40s`: the two largest units are plenty for
-/// people, and seconds only matter in the first minute.
-pub fn human_duration(duration: chrono::Duration) -> String {
-    let seconds = duration.num_seconds().max(0);
-    if seconds < 60 {
-        return format!("{seconds}s");
+fn answer_reminders(incident: &Incident, now: DateTime<Utc>, policy: &Policy) -> String {
+    let scheduled = schedule(incident, policy);
+    if scheduled.is_empty() {
+        return format!("No reminders are pending for {}.", incident.id());
     }
-    let minutes = seconds / 60;
-    let (days, hours, minutes) = (minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
-    match (days, hours) {
-        (0, 0) => format!("{minutes}m"),
-        (0, _) if minutes == 0 => format!("{hours}h"),
-        (0, _) => format!("{hours}h {minutes}m"),
-        (_, 0) => format!("{days}d"),
-        _ => format!("{days}d {hours}h"),
+    let mut text = format!("Reminders pending for {}:", incident.id());
+    for due in scheduled {
+        let about = match &due.reminder {
+            ReminderKind::Custom(number) => incident
+                .custom_reminder(*number)
+                .map_or_else(|| due.reminder.about(), |custom| custom.text.clone()),
+            other => other.about(),
+        };
+        let when = if due.at <= now {
+            "due now".to_owned()
+        } else {
+            format!("in {}", human_duration(due.at - now))
+        };
+        text.push_str(&format!(
+            "\n• `{}` {about}: {when}",
+            due.reminder.short_name()
+        ));
     }
+    text.push_str(
+        "\nPut one off with `snooze <reminder> <duration>`, or stop it with `dismiss <reminder>`.",
+    );
+    text
 }
 
 /// `a, b and c`.
@@ -604,10 +737,10 @@ mod tests {
         ]);
         let cases: Vec<(Command, DomainEvent)> = vec![
             (
-                Command::Severity(severity(1)),
+                Command::Severity(severity(3)),
                 DomainEvent::SeverityChanged {
                     from: severity(2),
-                    to: severity(1),
+                    to: severity(3),
                 },
             ),
             (
@@ -807,6 +940,20 @@ mod tests {
                 text: "p".into(),
                 author: None,
             },
+            Command::Update("u".into()),
+            Command::Escalate {
+                target: "exec-oncall".into(),
+                message: None,
+            },
+            Command::Remind {
+                after: Duration::minutes(5),
+                text: "r".into(),
+            },
+            Command::Snooze {
+                reminder: ReminderKind::ResolvedUnclosed,
+                duration: Duration::minutes(5),
+            },
+            Command::Dismiss(ReminderKind::ResolvedUnclosed),
         ];
         for status in [Closed, Declined] {
             let incident = led_incident_in(status);
@@ -828,6 +975,7 @@ mod tests {
         let policy = Policy {
             severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
             roles: vec![],
+            ..Policy::default()
         };
         let rejection = decide(
             &led_incident_in(Triage),
@@ -1009,25 +1157,329 @@ mod tests {
         );
     }
 
+    /// The default policy with an `exec-oncall` target that severity 1
+    /// pages, and a `C0EXEC` conversation it notifies.
+    fn paging_policy() -> Policy {
+        let mut policy = Policy::default();
+        policy.duties.escalation_targets = vec!["exec-oncall".into(), "db-oncall".into()];
+        policy.duties.severities[0].page = vec!["exec-oncall".into()];
+        policy.duties.severities[0].notify = vec!["C0EXEC".into()];
+        policy
+    }
+
+    fn duties(level: i64, page: &[&str], notify: &[&str]) -> DomainEvent {
+        DomainEvent::DutiesTriggered {
+            severity: severity(level),
+            page: page.iter().map(|target| (*target).to_owned()).collect(),
+            notify: notify.iter().map(|id| (*id).to_owned()).collect(),
+        }
+    }
+
+    fn changed(from: i64, to: i64) -> DomainEvent {
+        DomainEvent::SeverityChanged {
+            from: severity(from),
+            to: severity(to),
+        }
+    }
+
+    /// Decides `command` and applies what it decided, as the actor does.
+    fn run(incident: &mut Incident, command: Command, policy: &Policy) -> Vec<DomainEvent> {
+        let events = decide(incident, &command, &ctx(policy)).expect("the command is accepted");
+        for event in &events {
+            incident.apply(event, t(100));
+        }
+        events
+    }
+
     #[test]
-    fn durations_read_like_people_write_them() {
-        let cases = [
-            (0, "0s"),
-            (59, "59s"),
-            (60, "1m"),
-            (61, "1m"),
-            (3600, "1h"),
-            (3900, "1h 5m"),
-            (86_400, "1d"),
-            (86_400 + 3 * 3600 + 120, "1d 3h"),
-            (-5, "0s"),
+    fn raising_the_severity_carries_out_its_duties_once() {
+        let policy = paging_policy();
+        // Declared at 2, whose duties the engine carried out at once.
+        let mut incident = led_incident_in(Investigating);
+        let steps: Vec<(i64, Vec<DomainEvent>)> = vec![
+            (
+                1,
+                vec![changed(2, 1), duties(1, &["exec-oncall"], &["C0EXEC"])],
+            ),
+            (3, vec![changed(1, 3)]),
+            (1, vec![changed(3, 1)]),
+            (4, vec![changed(1, 4)]),
+            (3, vec![changed(4, 3), duties(3, &[], &[])]),
+            (2, vec![changed(3, 2)]),
         ];
-        for (seconds, text) in cases {
+        for (level, expected) in steps {
             assert_eq!(
-                human_duration(chrono::Duration::seconds(seconds)),
-                text,
-                "{seconds}s"
+                run(&mut incident, Command::Severity(severity(level)), &policy),
+                expected,
+                "to severity {level}"
             );
         }
+        assert_eq!(
+            incident
+                .duties_triggered()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![severity(1), severity(2), severity(3)]
+        );
+    }
+
+    #[test]
+    fn a_resolved_incident_owes_its_duties_only_once_reopened() {
+        let policy = paging_policy();
+        let mut incident = led_incident_in(Resolved);
+        assert_eq!(
+            run(&mut incident, Command::Severity(severity(1)), &policy),
+            vec![changed(2, 1)],
+            "correcting the severity afterwards pages nobody"
+        );
+        assert_eq!(
+            run(&mut incident, Command::Reopen, &policy),
+            vec![
+                moved(Resolved, Investigating),
+                duties(1, &["exec-oncall"], &["C0EXEC"])
+            ]
+        );
+        run(&mut incident, Command::Status(Resolved), &policy);
+        assert_eq!(
+            run(&mut incident, Command::Status(Investigating), &policy),
+            vec![moved(Resolved, Investigating)],
+            "reopening again owes nothing new"
+        );
+    }
+
+    #[test]
+    fn duty_commands_emit_their_events() {
+        let policy = paging_policy();
+        let incident = led_incident_in(Investigating);
+        let cases: Vec<(Command, DomainEvent)> = vec![
+            (
+                Command::Update(" Rolled back ".into()),
+                DomainEvent::UpdatePosted {
+                    text: "Rolled back".into(),
+                },
+            ),
+            (
+                Command::Escalate {
+                    target: "Exec-Oncall".into(),
+                    message: Some("the database is gone".into()),
+                },
+                DomainEvent::Escalated {
+                    target: "exec-oncall".into(),
+                    message: Some("the database is gone".into()),
+                    reason: "escalated by hand".into(),
+                },
+            ),
+            (
+                Command::Escalate {
+                    target: "db-oncall".into(),
+                    message: Some("  ".into()),
+                },
+                DomainEvent::Escalated {
+                    target: "db-oncall".into(),
+                    message: None,
+                    reason: "escalated by hand".into(),
+                },
+            ),
+            (
+                Command::Remind {
+                    after: Duration::minutes(30),
+                    text: "check the cache".into(),
+                },
+                DomainEvent::ReminderSet {
+                    number: 1,
+                    due_at: t(130),
+                    text: "check the cache".into(),
+                },
+            ),
+            (
+                Command::Snooze {
+                    reminder: ReminderKind::UpdateDue,
+                    duration: Duration::minutes(20),
+                },
+                DomainEvent::Snoozed {
+                    reminder: ReminderKind::UpdateDue,
+                    until: t(120),
+                },
+            ),
+            (
+                Command::Dismiss(ReminderKind::UpdateDue),
+                DomainEvent::Dismissed {
+                    reminder: ReminderKind::UpdateDue,
+                },
+            ),
+        ];
+        for (command, event) in cases {
+            assert_eq!(
+                decide(&incident, &command, &ctx(&policy)),
+                Ok(vec![event]),
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reminders_are_numbered_in_turn_and_can_be_snoozed_or_dismissed() {
+        let policy = Policy::default();
+        let mut incident = led_incident_in(Investigating);
+        let remind = |text: &str| Command::Remind {
+            after: Duration::minutes(10),
+            text: text.into(),
+        };
+        run(&mut incident, remind("one"), &policy);
+        let second = run(&mut incident, remind("two"), &policy);
+        assert!(matches!(
+            second[..],
+            [DomainEvent::ReminderSet { number: 2, .. }]
+        ));
+        let snoozed = run(
+            &mut incident,
+            Command::Snooze {
+                reminder: ReminderKind::Custom(2),
+                duration: Duration::hours(1),
+            },
+            &policy,
+        );
+        assert_eq!(
+            snoozed,
+            vec![DomainEvent::Snoozed {
+                reminder: ReminderKind::Custom(2),
+                until: t(160)
+            }]
+        );
+        run(
+            &mut incident,
+            Command::Dismiss(ReminderKind::Custom(1)),
+            &policy,
+        );
+        assert_eq!(
+            schedule(&incident, &policy)
+                .into_iter()
+                .map(|due| due.reminder)
+                .collect::<Vec<_>>(),
+            vec![ReminderKind::UpdateDue, ReminderKind::Custom(2)]
+        );
+    }
+
+    #[test]
+    fn duty_commands_say_why_they_are_refused() {
+        let policy = paging_policy();
+        let busy = led_incident_in(Investigating);
+        let resolved = led_incident_in(Resolved);
+        let cases: Vec<(&Incident, Command, &str)> = vec![
+            (
+                &busy,
+                Command::Update(" ".into()),
+                "The update can't be empty.",
+            ),
+            (
+                &busy,
+                Command::Remind {
+                    after: Duration::minutes(5),
+                    text: "".into(),
+                },
+                "The reminder can't be empty.",
+            ),
+            (
+                &busy,
+                Command::Remind {
+                    after: Duration::zero(),
+                    text: "r".into(),
+                },
+                "A reminder can only be set or snoozed for more than zero and at most 30 days.",
+            ),
+            (
+                &busy,
+                Command::Snooze {
+                    reminder: ReminderKind::UpdateDue,
+                    duration: Duration::days(31),
+                },
+                "A reminder can only be set or snoozed for more than zero and at most 30 days.",
+            ),
+            (
+                &busy,
+                Command::Escalate {
+                    target: "ceo".into(),
+                    message: None,
+                },
+                "`ceo` is not an escalation target: the targets are exec-oncall, db-oncall.",
+            ),
+            (
+                &busy,
+                Command::Snooze {
+                    reminder: ReminderKind::NoLead,
+                    duration: Duration::minutes(5),
+                },
+                "INC-4 has no `lead` reminder pending; pending now: `update`.",
+            ),
+            (
+                &busy,
+                Command::Dismiss(ReminderKind::Custom(3)),
+                "INC-4 has no `3` reminder pending; pending now: `update`.",
+            ),
+            (
+                &resolved,
+                Command::Dismiss(ReminderKind::UpdateDue),
+                "INC-4 has no `update` reminder pending; pending now: `resolved`.",
+            ),
+        ];
+        for (incident, command, message) in cases {
+            let rejection =
+                decide(incident, &command, &ctx(&policy)).expect_err("the case is refused");
+            assert_eq!(rejection.to_string(), message, "{command:?}");
+        }
+        let nothing = Policy::default();
+        let mut quiet = nothing.clone();
+        quiet.duties.severities[1].update_every = None;
+        assert_eq!(
+            decide(
+                &busy,
+                &Command::Dismiss(ReminderKind::UpdateDue),
+                &ctx(&quiet)
+            )
+            .map_err(|rejection| rejection.to_string()),
+            Err("INC-4 has no `update` reminder pending; no reminder is pending.".to_owned())
+        );
+        assert_eq!(
+            decide(
+                &busy,
+                &Command::Escalate {
+                    target: "exec-oncall".into(),
+                    message: None
+                },
+                &ctx(&nothing)
+            )
+            .map_err(|rejection| rejection.to_string()),
+            Err(
+                "`exec-oncall` is not an escalation target: no escalation targets are configured."
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn reminders_lists_what_is_pending_and_when() {
+        let policy = Policy::default();
+        let mut incident = incident([declared("Payments failing")]);
+        incident.apply(
+            &DomainEvent::ReminderSet {
+                number: 1,
+                due_at: t(90),
+                text: "check the cache".into(),
+            },
+            t(1),
+        );
+        assert_eq!(
+            answer(&incident, &Query::Reminders, t(10), &policy),
+            "Reminders pending for INC-4:\n\
+             • `lead` no lead yet: due now\n\
+             • `update` a stakeholder update is due: in 20m\n\
+             • `1` check the cache: in 1h 20m\n\
+             Put one off with `snooze <reminder> <duration>`, or stop it with `dismiss <reminder>`."
+        );
+        assert_eq!(
+            answer(&led_incident_in(Closed), &Query::Reminders, t(10), &policy),
+            "No reminders are pending for INC-4."
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! added but never renamed or removed: old rows must still load.
 
 use super::policy::{Policy, RoleName};
+use super::reminder::ReminderKind;
 use super::severity::Severity;
 use super::status::Status;
 use chrono::{DateTime, Utc};
@@ -104,6 +105,63 @@ pub enum DomainEvent {
         effect: String,
         error: String,
     },
+    /// A stakeholder update from the responders; the engine also sends it
+    /// to the headline thread and the severity's notify conversations.
+    UpdatePosted {
+        text: String,
+    },
+    /// The incident reached `severity` for the first time and that
+    /// severity's duties were taken on: the engine pages `page` and tells
+    /// `notify`, recording each page with [`DomainEvent::PageSent`].
+    /// Recorded even when both lists are empty, so "once per severity"
+    /// holds whatever the policy says later.
+    DutiesTriggered {
+        severity: Severity,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        page: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notify: Vec<String>,
+    },
+    /// The outcome of paging an escalation target.
+    PageSent {
+        target: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        detail: String,
+    },
+    /// The bot reminded people of `reminder`; `nag` counts the times since
+    /// its condition last changed, 1 for the first.
+    ReminderSent {
+        reminder: ReminderKind,
+        #[serde(default = "first_nag")]
+        nag: u32,
+    },
+    /// Someone (or a missed duty) asked for `target` to be paged.
+    Escalated {
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        reason: String,
+    },
+    /// Someone set a one-off reminder with `remind`.
+    ReminderSet {
+        number: u32,
+        due_at: DateTime<Utc>,
+        text: String,
+    },
+    /// A reminder was put off until `until`.
+    Snoozed {
+        reminder: ReminderKind,
+        until: DateTime<Utc>,
+    },
+    /// A reminder was turned off until its condition changes.
+    Dismissed {
+        reminder: ReminderKind,
+    },
+}
+
+fn first_nag() -> u32 {
+    1
 }
 
 impl DomainEvent {
@@ -125,6 +183,14 @@ impl DomainEvent {
             DomainEvent::ConversationRenamed { .. } => "conversation_renamed",
             DomainEvent::AnnouncementPosted { .. } => "announcement_posted",
             DomainEvent::EffectFailed { .. } => "effect_failed",
+            DomainEvent::UpdatePosted { .. } => "update_posted",
+            DomainEvent::DutiesTriggered { .. } => "duties_triggered",
+            DomainEvent::PageSent { .. } => "page_sent",
+            DomainEvent::ReminderSent { .. } => "reminder_sent",
+            DomainEvent::Escalated { .. } => "escalated",
+            DomainEvent::ReminderSet { .. } => "reminder_set",
+            DomainEvent::Snoozed { .. } => "snoozed",
+            DomainEvent::Dismissed { .. } => "dismissed",
         }
     }
 
@@ -192,8 +258,77 @@ impl DomainEvent {
             DomainEvent::ConversationRenamed { name } => format!("Conversation renamed to #{name}"),
             DomainEvent::AnnouncementPosted { .. } => "Announcement posted".to_owned(),
             DomainEvent::EffectFailed { effect, error } => format!("Failed: {effect}: {error}"),
+            DomainEvent::UpdatePosted { text } => format!("Update: {text}"),
+            DomainEvent::DutiesTriggered {
+                severity,
+                page,
+                notify,
+            } => {
+                let mut duties = Vec::new();
+                if !page.is_empty() {
+                    duties.push(format!("paging {}", page.join(", ")));
+                }
+                if !notify.is_empty() {
+                    duties.push(format!("notifying {}", notify.join(", ")));
+                }
+                if duties.is_empty() {
+                    duties.push("nothing to page or notify".to_owned());
+                }
+                format!(
+                    "Severity {} duties: {}",
+                    policy.severity_label(*severity),
+                    duties.join("; ")
+                )
+            }
+            DomainEvent::PageSent { target, ok, detail } => {
+                let outcome = if *ok {
+                    format!("Paged {target}")
+                } else {
+                    format!("Paging {target} failed")
+                };
+                if detail.is_empty() {
+                    outcome
+                } else {
+                    format!("{outcome}: {detail}")
+                }
+            }
+            DomainEvent::ReminderSent { reminder, nag } => {
+                let repeated = if *nag > 1 {
+                    format!(" (reminded {nag} times)")
+                } else {
+                    String::new()
+                };
+                format!("Reminder: {}{repeated}", reminder.about())
+            }
+            DomainEvent::Escalated {
+                target,
+                message,
+                reason,
+            } => match message {
+                Some(message) => format!("Escalated to {target} ({reason}): {message}"),
+                None => format!("Escalated to {target} ({reason})"),
+            },
+            DomainEvent::ReminderSet {
+                number,
+                due_at,
+                text,
+            } => format!("Reminder {number} set for {}: {text}", at_minute(*due_at)),
+            DomainEvent::Snoozed { reminder, until } => format!(
+                "Reminder snoozed until {}: {}",
+                at_minute(*until),
+                reminder.about()
+            ),
+            DomainEvent::Dismissed { reminder } => {
+                format!("Reminder dismissed: {}", reminder.about())
+            }
         }
     }
+}
+
+/// `2026-03-02 09:45 UTC`: the timeline is read by people in many time
+/// zones, so it says which one it uses.
+fn at_minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// ` (was bo)` when someone was replaced, so the timeline shows the handover.
@@ -356,10 +491,106 @@ mod tests {
                 },
                 "Failed: post announcement: HTTP 503",
             ),
+            (
+                DomainEvent::ConversationRenamed {
+                    name: "inc-4-cards-declined".into(),
+                },
+                "Conversation renamed to #inc-4-cards-declined",
+            ),
+            (
+                DomainEvent::UpdatePosted {
+                    text: "Rolled back; errors falling".into(),
+                },
+                "Update: Rolled back; errors falling",
+            ),
+            (
+                DomainEvent::DutiesTriggered {
+                    severity: severity(1),
+                    page: vec!["exec-oncall".into()],
+                    notify: vec!["C0EXEC".into(), "C0OPS".into()],
+                },
+                "Severity 1 (critical) duties: paging exec-oncall; notifying C0EXEC, C0OPS",
+            ),
+            (
+                DomainEvent::DutiesTriggered {
+                    severity: severity(4),
+                    page: vec![],
+                    notify: vec![],
+                },
+                "Severity 4 (trivial) duties: nothing to page or notify",
+            ),
+            (
+                DomainEvent::PageSent {
+                    target: "exec-oncall".into(),
+                    ok: true,
+                    detail: String::new(),
+                },
+                "Paged exec-oncall",
+            ),
+            (
+                DomainEvent::PageSent {
+                    target: "exec-oncall".into(),
+                    ok: false,
+                    detail: "HTTP 503 after 3 tries".into(),
+                },
+                "Paging exec-oncall failed: HTTP 503 after 3 tries",
+            ),
+            (
+                DomainEvent::ReminderSent {
+                    reminder: ReminderKind::NoLead,
+                    nag: 1,
+                },
+                "Reminder: no lead yet",
+            ),
+            (
+                DomainEvent::ReminderSent {
+                    reminder: ReminderKind::RoleUnfilled(role("comms")),
+                    nag: 3,
+                },
+                "Reminder: nobody has the role comms (reminded 3 times)",
+            ),
+            (
+                DomainEvent::Escalated {
+                    target: "exec-oncall".into(),
+                    message: None,
+                    reason: "2 updates missed".into(),
+                },
+                "Escalated to exec-oncall (2 updates missed)",
+            ),
+            (
+                DomainEvent::Escalated {
+                    target: "db-oncall".into(),
+                    message: Some("primary is down".into()),
+                    reason: "escalated by hand".into(),
+                },
+                "Escalated to db-oncall (escalated by hand): primary is down",
+            ),
+            (
+                DomainEvent::ReminderSet {
+                    number: 2,
+                    due_at: t(45),
+                    text: "check the cache".into(),
+                },
+                "Reminder 2 set for 2026-03-02 09:45 UTC: check the cache",
+            ),
+            (
+                DomainEvent::Snoozed {
+                    reminder: ReminderKind::UpdateDue,
+                    until: t(90),
+                },
+                "Reminder snoozed until 2026-03-02 10:30 UTC: a stakeholder update is due",
+            ),
+            (
+                DomainEvent::Dismissed {
+                    reminder: ReminderKind::ResolvedUnclosed,
+                },
+                "Reminder dismissed: resolved but not closed",
+            ),
         ];
         let mut kinds: Vec<&str> = cases.iter().map(|(event, _)| event.kind()).collect();
+        kinds.sort_unstable();
         kinds.dedup();
-        assert_eq!(kinds.len(), 14, "every variant is described: {kinds:?}");
+        assert_eq!(kinds.len(), 23, "every variant is described: {kinds:?}");
         for (event, line) in cases {
             assert_eq!(event.describe(&Policy::default()), line);
         }
@@ -370,6 +601,7 @@ mod tests {
         let policy = Policy {
             severity_names: ["p1", "p2", "p3", "p4"].map(String::from),
             roles: vec![],
+            ..Policy::default()
         };
         assert_eq!(
             DomainEvent::SeverityChanged {
@@ -409,5 +641,136 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_new_events_round_trip_in_their_stored_form() {
+        let cases: Vec<(DomainEvent, serde_json::Value)> = vec![
+            (
+                DomainEvent::UpdatePosted { text: "u".into() },
+                serde_json::json!({"type": "update_posted", "text": "u"}),
+            ),
+            (
+                DomainEvent::DutiesTriggered {
+                    severity: severity(1),
+                    page: vec!["exec-oncall".into()],
+                    notify: vec!["C0EXEC".into()],
+                },
+                serde_json::json!({"type": "duties_triggered", "severity": 1, "page": ["exec-oncall"], "notify": ["C0EXEC"]}),
+            ),
+            (
+                DomainEvent::DutiesTriggered {
+                    severity: severity(4),
+                    page: vec![],
+                    notify: vec![],
+                },
+                serde_json::json!({"type": "duties_triggered", "severity": 4}),
+            ),
+            (
+                DomainEvent::PageSent {
+                    target: "exec-oncall".into(),
+                    ok: false,
+                    detail: "HTTP 503".into(),
+                },
+                serde_json::json!({"type": "page_sent", "target": "exec-oncall", "ok": false, "detail": "HTTP 503"}),
+            ),
+            (
+                DomainEvent::ReminderSent {
+                    reminder: ReminderKind::RoleUnfilled(role("comms")),
+                    nag: 2,
+                },
+                serde_json::json!({"type": "reminder_sent", "reminder": "role_unfilled:comms", "nag": 2}),
+            ),
+            (
+                DomainEvent::Escalated {
+                    target: "exec-oncall".into(),
+                    message: None,
+                    reason: "2 updates missed".into(),
+                },
+                serde_json::json!({"type": "escalated", "target": "exec-oncall", "reason": "2 updates missed"}),
+            ),
+            (
+                DomainEvent::ReminderSet {
+                    number: 3,
+                    due_at: t(30),
+                    text: "check".into(),
+                },
+                serde_json::json!({"type": "reminder_set", "number": 3, "due_at": "2026-03-02T09:30:00Z", "text": "check"}),
+            ),
+            (
+                DomainEvent::Snoozed {
+                    reminder: ReminderKind::Custom(3),
+                    until: t(30),
+                },
+                serde_json::json!({"type": "snoozed", "reminder": "custom:3", "until": "2026-03-02T09:30:00Z"}),
+            ),
+            (
+                DomainEvent::Dismissed {
+                    reminder: ReminderKind::UpdateDue,
+                },
+                serde_json::json!({"type": "dismissed", "reminder": "update_due"}),
+            ),
+        ];
+        for (event, stored) in cases {
+            assert_eq!(
+                serde_json::to_value(&event).expect("serialisable"),
+                stored,
+                "{}",
+                event.kind()
+            );
+            assert_eq!(stored["type"], event.kind());
+            let loaded: DomainEvent = serde_json::from_value(stored).expect("loads back");
+            assert_eq!(loaded, event);
+        }
+    }
+
+    #[test]
+    fn rows_without_the_optional_fields_still_load() {
+        let rows = [
+            (
+                r#"{"type":"reminder_sent","reminder":"no_lead"}"#,
+                DomainEvent::ReminderSent {
+                    reminder: ReminderKind::NoLead,
+                    nag: 1,
+                },
+            ),
+            (
+                r#"{"type":"page_sent","target":"exec-oncall","ok":true}"#,
+                DomainEvent::PageSent {
+                    target: "exec-oncall".into(),
+                    ok: true,
+                    detail: String::new(),
+                },
+            ),
+            (
+                r#"{"type":"duties_triggered","severity":2}"#,
+                DomainEvent::DutiesTriggered {
+                    severity: severity(2),
+                    page: vec![],
+                    notify: vec![],
+                },
+            ),
+            // Rows written before this feature load exactly as before.
+            (
+                r#"{"type":"severity_changed","from":2,"to":1}"#,
+                DomainEvent::SeverityChanged {
+                    from: severity(2),
+                    to: severity(1),
+                },
+            ),
+            (
+                r#"{"type":"note_added","text":"n"}"#,
+                DomainEvent::NoteAdded { text: "n".into() },
+            ),
+        ];
+        for (row, event) in rows {
+            let loaded: DomainEvent = serde_json::from_str(row).expect("the row loads");
+            assert_eq!(loaded, event, "{row}");
+        }
+        assert!(
+            serde_json::from_str::<DomainEvent>(r#"{"type":"dismissed","reminder":"soon!"}"#)
+                .is_err(),
+            "a reminder that is none is refused"
+        );
     }
 }

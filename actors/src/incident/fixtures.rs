@@ -47,6 +47,21 @@ pub fn declared(title: &str) -> DomainEvent {
     }
 }
 
+/// Like [`declared`], at severity `level`.
+pub fn declared_at_severity(title: &str, level: i64) -> DomainEvent {
+    DomainEvent::Declared {
+        title: title.to_owned(),
+        severity: severity(level),
+        summary: None,
+        impact: None,
+        reporter: user("rita"),
+        lead: None,
+        platform: Platform::Memory,
+        private: false,
+        report: None,
+    }
+}
+
 pub fn moved(from: Status, to: Status) -> DomainEvent {
     DomainEvent::StatusChanged { from, to }
 }
@@ -68,7 +83,8 @@ pub fn incident(events: impl IntoIterator<Item = DomainEvent>) -> Incident {
 }
 
 /// "Payments failing", led by `ana`, brought to `status` through the moves
-/// a real incident would make.
+/// a real incident would make. Its severity's duties were carried out on
+/// declaration, as the engine does.
 pub fn led_incident_in(status: Status) -> Incident {
     use Status::*;
     let path: &[(Status, Status)] = match status {
@@ -87,7 +103,12 @@ pub fn led_incident_in(status: Status) -> Incident {
         ],
         Declined => &[(Triage, Declined)],
     };
-    let events = [declared("Payments failing"), lead("ana")]
+    let duties = DomainEvent::DutiesTriggered {
+        severity: severity(2),
+        page: vec![],
+        notify: vec![],
+    };
+    let events = [declared("Payments failing"), duties, lead("ana")]
         .into_iter()
         .chain(path.iter().map(|(from, to)| moved(*from, *to)));
     let incident = incident(events);

@@ -9,11 +9,12 @@
 use super::event::DomainEvent;
 use super::policy::RoleName;
 use super::reference::IncidentId;
+use super::reminder::ReminderKind;
 use super::severity::Severity;
 use super::status::Status;
 use chrono::{DateTime, Utc};
 use firebreak_adapters::{ConversationRef, MessageRef, Platform, UserRef};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One incident. Built by [`Incident::from_declared`] or [`Incident::replay`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +46,39 @@ pub struct Incident {
     resolved_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
+    /// When stakeholders last got an update; the update cadence counts
+    /// from here.
+    last_update_at: Option<DateTime<Utc>>,
+    /// When the incident reached its current severity: the roles that
+    /// severity requires are only overdue some time after that.
+    severity_set_at: DateTime<Utc>,
+    /// Severities whose duties (paging, notifying) were carried out, so
+    /// lowering and raising again does not page twice.
+    duties_triggered: BTreeSet<Severity>,
+    /// How often each reminder was sent since its condition last changed,
+    /// and when it was last sent; a recurring reminder is next due one
+    /// interval after that.
+    nags: BTreeMap<ReminderKind, (u32, DateTime<Utc>)>,
+    /// Reminders put off until the given time.
+    snoozed: BTreeMap<ReminderKind, DateTime<Utc>>,
+    /// Reminders nobody wants while their condition stays as it is.
+    dismissed: BTreeSet<ReminderKind>,
+    /// Reminders set with `remind` that have not gone off yet.
+    custom_reminders: Vec<CustomReminder>,
+    /// The highest reminder number handed out, so numbers are never reused
+    /// once a reminder has gone off and left the list.
+    last_reminder_number: u32,
     /// How many events have been applied; equals the length of the event
     /// log, so the store can use it for optimistic concurrency.
     version: u64,
+}
+
+/// A one-off reminder someone set with `remind <duration> <text>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomReminder {
+    pub number: u32,
+    pub due_at: DateTime<Utc>,
+    pub text: String,
 }
 
 /// Something to do after the incident, numbered so people can refer to it.
@@ -125,6 +156,14 @@ impl Incident {
             resolved_at: None,
             closed_at: None,
             updated_at: at,
+            last_update_at: None,
+            severity_set_at: at,
+            duties_triggered: BTreeSet::new(),
+            nags: BTreeMap::new(),
+            snoozed: BTreeMap::new(),
+            dismissed: BTreeSet::new(),
+            custom_reminders: Vec::new(),
+            last_reminder_number: 0,
             version: 1,
         };
         if let Some(report) = report {
@@ -171,14 +210,70 @@ impl Incident {
         match event {
             // Only the first event of a log declares; see `replay`.
             DomainEvent::Declared { .. } => {}
-            DomainEvent::SeverityChanged { to, .. } => self.severity = *to,
+            DomainEvent::SeverityChanged { to, .. } => {
+                self.severity = *to;
+                self.severity_set_at = at;
+                // The cadence and the required roles are the new
+                // severity's now; reminders about the old ones start over.
+                self.reset_reminders(|reminder| {
+                    matches!(
+                        reminder,
+                        ReminderKind::UpdateDue | ReminderKind::RoleUnfilled(_)
+                    )
+                });
+            }
             DomainEvent::LeadAssigned { lead, .. } => {
                 self.lead = Some(lead.clone());
                 self.acknowledged_at.get_or_insert(at);
+                self.reset_reminders(|reminder| *reminder == ReminderKind::NoLead);
             }
-            DomainEvent::StatusChanged { to, .. } => self.change_status(*to, at),
+            DomainEvent::StatusChanged { to, .. } => {
+                self.change_status(*to, at);
+                self.reset_reminders(|reminder| {
+                    matches!(
+                        reminder,
+                        ReminderKind::MitigatedUnresolved | ReminderKind::ResolvedUnclosed
+                    )
+                });
+            }
             DomainEvent::RoleAssigned { role, user, .. } => {
                 self.roles.insert(role.clone(), user.clone());
+                self.reset_reminders(|reminder| {
+                    matches!(reminder, ReminderKind::RoleUnfilled(unfilled) if unfilled == role)
+                });
+            }
+            DomainEvent::UpdatePosted { .. } => {
+                self.last_update_at = Some(at);
+                self.reset_reminders(|reminder| *reminder == ReminderKind::UpdateDue);
+            }
+            DomainEvent::DutiesTriggered { severity, .. } => {
+                self.duties_triggered.insert(*severity);
+            }
+            DomainEvent::ReminderSent { reminder, .. } => {
+                let nag = self.nags.entry(reminder.clone()).or_insert((0, at));
+                *nag = (nag.0.saturating_add(1), at);
+                if let ReminderKind::Custom(number) = reminder {
+                    self.custom_reminders
+                        .retain(|custom| custom.number != *number);
+                }
+            }
+            DomainEvent::ReminderSet {
+                number,
+                due_at,
+                text,
+            } => {
+                self.custom_reminders.push(CustomReminder {
+                    number: *number,
+                    due_at: *due_at,
+                    text: text.clone(),
+                });
+                self.last_reminder_number = self.last_reminder_number.max(*number);
+            }
+            DomainEvent::Snoozed { reminder, until } => {
+                self.snoozed.insert(reminder.clone(), *until);
+            }
+            DomainEvent::Dismissed { reminder } => {
+                self.dismissed.insert(reminder.clone());
             }
             DomainEvent::SummaryChanged { summary } => self.summary = Some(summary.clone()),
             DomainEvent::ImpactChanged { impact } => self.impact = Some(impact.clone()),
@@ -207,8 +302,19 @@ impl Incident {
             // These live on the timeline only; the state has nothing to keep.
             DomainEvent::NoteAdded { .. }
             | DomainEvent::EffectFailed { .. }
-            | DomainEvent::ConversationRenamed { .. } => {}
+            | DomainEvent::ConversationRenamed { .. }
+            | DomainEvent::PageSent { .. }
+            | DomainEvent::Escalated { .. } => {}
         }
+    }
+
+    /// Forgets how often the matching reminders were sent, and any snooze
+    /// or dismissal of them: their condition changed, so whatever comes
+    /// next is a new reminder about a new situation.
+    fn reset_reminders(&mut self, matching: impl Fn(&ReminderKind) -> bool) {
+        self.nags.retain(|reminder, _| !matching(reminder));
+        self.snoozed.retain(|reminder, _| !matching(reminder));
+        self.dismissed.retain(|reminder| !matching(reminder));
     }
 
     /// The status change itself and the milestones it marks. The previous
@@ -251,6 +357,11 @@ impl Incident {
             .map(|action| action.number)
             .max()
             .map_or(1, |highest| highest.saturating_add(1))
+    }
+
+    /// The number the next `remind` gets; never one used before.
+    pub fn next_reminder_number(&self) -> u32 {
+        self.last_reminder_number.saturating_add(1)
     }
 
     pub fn has_pinned(&self, message: &MessageRef) -> bool {
@@ -366,6 +477,43 @@ impl Incident {
         self.updated_at
     }
 
+    pub fn last_update_at(&self) -> Option<DateTime<Utc>> {
+        self.last_update_at
+    }
+
+    pub fn severity_set_at(&self) -> DateTime<Utc> {
+        self.severity_set_at
+    }
+
+    pub fn duties_triggered(&self) -> &BTreeSet<Severity> {
+        &self.duties_triggered
+    }
+
+    /// For each reminder sent since its condition last changed: how many
+    /// times, and when last.
+    pub fn nags(&self) -> &BTreeMap<ReminderKind, (u32, DateTime<Utc>)> {
+        &self.nags
+    }
+
+    pub fn snoozed(&self) -> &BTreeMap<ReminderKind, DateTime<Utc>> {
+        &self.snoozed
+    }
+
+    pub fn dismissed(&self) -> &BTreeSet<ReminderKind> {
+        &self.dismissed
+    }
+
+    /// Reminders set with `remind` that have not gone off yet.
+    pub fn custom_reminders(&self) -> &[CustomReminder] {
+        &self.custom_reminders
+    }
+
+    pub fn custom_reminder(&self, number: u32) -> Option<&CustomReminder> {
+        self.custom_reminders
+            .iter()
+            .find(|custom| custom.number == number)
+    }
+
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -403,6 +551,14 @@ mod tests {
         assert_eq!(incident.closed_at(), None);
         assert_eq!(incident.version(), 1);
         assert!(incident.needs_conversation());
+        assert_eq!(incident.last_update_at(), None);
+        assert_eq!(incident.severity_set_at(), t(0));
+        assert!(incident.duties_triggered().is_empty());
+        assert!(incident.nags().is_empty());
+        assert!(incident.snoozed().is_empty());
+        assert!(incident.dismissed().is_empty());
+        assert!(incident.custom_reminders().is_empty());
+        assert_eq!(incident.next_reminder_number(), 1);
     }
 
     #[test]
@@ -563,6 +719,38 @@ mod tests {
             DomainEvent::EffectFailed {
                 effect: "post".into(),
                 error: "429".into(),
+            },
+            DomainEvent::UpdatePosted { text: "u".into() },
+            DomainEvent::DutiesTriggered {
+                severity: severity(3),
+                page: vec![],
+                notify: vec![],
+            },
+            DomainEvent::PageSent {
+                target: "exec-oncall".into(),
+                ok: true,
+                detail: String::new(),
+            },
+            DomainEvent::ReminderSent {
+                reminder: ReminderKind::UpdateDue,
+                nag: 1,
+            },
+            DomainEvent::Escalated {
+                target: "exec-oncall".into(),
+                message: None,
+                reason: "escalated by hand".into(),
+            },
+            DomainEvent::ReminderSet {
+                number: 1,
+                due_at: t(60),
+                text: "r".into(),
+            },
+            DomainEvent::Snoozed {
+                reminder: ReminderKind::UpdateDue,
+                until: t(60),
+            },
+            DomainEvent::Dismissed {
+                reminder: ReminderKind::UpdateDue,
             },
         ];
         let mut incident = incident([declared("Payments failing")]);
@@ -822,5 +1010,174 @@ mod tests {
 
     fn role(name: &str) -> RoleName {
         name.parse().expect("a valid role name")
+    }
+
+    #[test]
+    fn duty_events_change_what_they_record() {
+        let mut incident = incident([declared("Payments failing")]);
+        incident.apply(
+            &DomainEvent::DutiesTriggered {
+                severity: severity(2),
+                page: vec![],
+                notify: vec![],
+            },
+            t(0),
+        );
+        assert_eq!(
+            incident
+                .duties_triggered()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![severity(2)]
+        );
+        incident.apply(&DomainEvent::UpdatePosted { text: "u".into() }, t(7));
+        assert_eq!(incident.last_update_at(), Some(t(7)));
+        incident.apply(
+            &DomainEvent::SeverityChanged {
+                from: severity(2),
+                to: severity(1),
+            },
+            t(8),
+        );
+        assert_eq!(incident.severity_set_at(), t(8));
+        let reminder = |number, minute| DomainEvent::ReminderSet {
+            number,
+            due_at: t(minute),
+            text: format!("reminder {number}"),
+        };
+        incident.apply(&reminder(1, 30), t(9));
+        incident.apply(&reminder(2, 40), t(9));
+        assert_eq!(
+            incident.custom_reminders(),
+            [
+                CustomReminder {
+                    number: 1,
+                    due_at: t(30),
+                    text: "reminder 1".into()
+                },
+                CustomReminder {
+                    number: 2,
+                    due_at: t(40),
+                    text: "reminder 2".into()
+                }
+            ]
+        );
+        assert_eq!(incident.next_reminder_number(), 3);
+        incident.apply(
+            &DomainEvent::ReminderSent {
+                reminder: ReminderKind::Custom(1),
+                nag: 1,
+            },
+            t(30),
+        );
+        assert_eq!(incident.custom_reminder(1), None);
+        assert_eq!(incident.custom_reminder(2).map(|r| r.due_at), Some(t(40)));
+        assert_eq!(incident.next_reminder_number(), 3);
+    }
+
+    #[test]
+    fn a_change_of_condition_forgets_only_its_own_reminders() {
+        use ReminderKind::*;
+        let comms = RoleUnfilled(role("comms"));
+        let scribe = RoleUnfilled(role("scribe"));
+        let every = [
+            NoLead,
+            comms.clone(),
+            scribe.clone(),
+            UpdateDue,
+            MitigatedUnresolved,
+            ResolvedUnclosed,
+            Custom(1),
+        ];
+        let nagged = || {
+            let mut incident = incident([declared("Payments failing")]);
+            for reminder in &every {
+                for event in [
+                    DomainEvent::ReminderSent {
+                        reminder: reminder.clone(),
+                        nag: 1,
+                    },
+                    DomainEvent::Snoozed {
+                        reminder: reminder.clone(),
+                        until: t(50),
+                    },
+                    DomainEvent::Dismissed {
+                        reminder: reminder.clone(),
+                    },
+                ] {
+                    incident.apply(&event, t(5));
+                }
+            }
+            incident
+        };
+        let cases: Vec<(DomainEvent, Vec<ReminderKind>)> = vec![
+            (lead("ana"), vec![NoLead]),
+            (
+                DomainEvent::RoleAssigned {
+                    role: role("comms"),
+                    user: user("bo"),
+                    previous: None,
+                },
+                vec![comms.clone()],
+            ),
+            (
+                DomainEvent::UpdatePosted { text: "u".into() },
+                vec![UpdateDue],
+            ),
+            (
+                moved(Triage, Investigating),
+                vec![MitigatedUnresolved, ResolvedUnclosed],
+            ),
+            (
+                DomainEvent::SeverityChanged {
+                    from: severity(2),
+                    to: severity(1),
+                },
+                vec![comms.clone(), scribe.clone(), UpdateDue],
+            ),
+            (DomainEvent::NoteAdded { text: "n".into() }, vec![]),
+        ];
+        for (event, cleared) in cases {
+            let mut incident = nagged();
+            incident.apply(&event, t(10));
+            for reminder in &every {
+                let kept = !cleared.contains(reminder);
+                let what = format!("{reminder} after {}", event.kind());
+                assert_eq!(
+                    incident.nags().contains_key(reminder),
+                    kept,
+                    "nag of {what}"
+                );
+                assert_eq!(
+                    incident.snoozed().contains_key(reminder),
+                    kept,
+                    "snooze of {what}"
+                );
+                assert_eq!(
+                    incident.dismissed().contains(reminder),
+                    kept,
+                    "dismissal of {what}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_reminder_sent_counts_once_more() {
+        let mut incident = incident([declared("Payments failing")]);
+        for minute in [5, 10, 15] {
+            incident.apply(
+                &DomainEvent::ReminderSent {
+                    reminder: ReminderKind::NoLead,
+                    nag: 1,
+                },
+                t(minute),
+            );
+        }
+        assert_eq!(
+            incident.nags().get(&ReminderKind::NoLead),
+            Some(&(3, t(15)))
+        );
     }
 }

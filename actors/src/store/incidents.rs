@@ -1,7 +1,7 @@
 //! Writing incidents: the declaration, appended events, and rebuilding
 //! an incident from its log.
 
-use super::entity::{inbox, incident, incident_action, incident_event, incident_role};
+use super::entity::{inbox, incident, incident_action, incident_event, incident_role, timer};
 use super::{Store, StoreError};
 use crate::incident::{DomainEvent, Incident, IncidentId, Status};
 use chrono::{DateTime, Utc};
@@ -18,6 +18,14 @@ pub struct RecordedEvent {
     pub event: DomainEvent,
     pub actor: Option<UserRef>,
     pub at: DateTime<Utc>,
+}
+
+/// A reminder of an incident and when it falls due, as the timers table
+/// keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTimer {
+    pub reminder: String,
+    pub due_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +76,7 @@ impl Store {
         after: &Incident,
         events: &[RecordedEvent],
         origin: Option<i64>,
+        timers: &[PendingTimer],
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.db.begin().await?;
         if let Some(inbox_id) = origin {
@@ -83,8 +92,42 @@ impl Store {
         }
         projection(after).update(&txn).await?;
         write_roles_and_actions(&txn, after).await?;
+        write_timers(&txn, after.id(), timers).await?;
         txn.commit().await?;
         Ok(AppendOutcome::Appended)
+    }
+
+    /// Replaces an incident's pending timers (at an actor's start, when
+    /// the policy may have changed since they were written).
+    pub async fn replace_timers(
+        &self,
+        id: IncidentId,
+        timers: &[PendingTimer],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        write_timers(&txn, id, timers).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Every pending timer, soonest first.
+    pub async fn pending_timers(&self) -> Result<Vec<(IncidentId, PendingTimer)>, StoreError> {
+        let rows = timer::Entity::find()
+            .order_by_asc(timer::Column::DueAt)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                (
+                    IncidentId(row.incident_id),
+                    PendingTimer {
+                        reminder: row.reminder,
+                        due_at: row.due_at,
+                    },
+                )
+            })
+            .collect())
     }
 
     /// Rebuilds an incident by replaying its event log.
@@ -177,6 +220,29 @@ async fn insert_event(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+async fn write_timers(
+    txn: &impl ConnectionTrait,
+    id: IncidentId,
+    timers: &[PendingTimer],
+) -> Result<(), StoreError> {
+    timer::Entity::delete_many()
+        .filter(timer::Column::IncidentId.eq(id.0))
+        .exec(txn)
+        .await?;
+    let rows: Vec<_> = timers
+        .iter()
+        .map(|pending| timer::ActiveModel {
+            incident_id: Set(id.0),
+            reminder: Set(pending.reminder.clone()),
+            due_at: Set(pending.due_at),
+        })
+        .collect();
+    if !rows.is_empty() {
+        timer::Entity::insert_many(rows).exec(txn).await?;
+    }
+    Ok(())
 }
 
 /// Roles and actions are small; rewriting them keeps the projection an

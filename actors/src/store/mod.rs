@@ -13,7 +13,7 @@ mod incidents;
 mod read;
 
 pub use inbox::{InboxInsert, InboxRow};
-pub use incidents::{AppendOutcome, RecordedEvent};
+pub use incidents::{AppendOutcome, PendingTimer, RecordedEvent};
 pub use read::{
     ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord,
 };

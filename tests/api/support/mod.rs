@@ -10,6 +10,8 @@ pub use database::TestDatabase;
 
 use firebreak::config::{Secret, Settings};
 use firebreak::startup::Application;
+use firebreak_actors::clock::{Clock, SystemClock};
+use std::sync::Arc;
 use firebreak_adapters::memory::{Call, MemoryAdapter};
 use firebreak_adapters::{ConversationRef, Message, Platform};
 use serde_json::{json, Value};
@@ -38,6 +40,16 @@ impl TestApp {
         database: &TestDatabase,
         configure: impl FnOnce(&mut Settings),
     ) -> TestApp {
+        Self::spawn_clocked(database, Arc::new(SystemClock), configure).await
+    }
+
+    /// Starts the app with its time from `clock` (a manual clock drives
+    /// reminders without waiting).
+    pub async fn spawn_clocked(
+        database: &TestDatabase,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             firebreak::telemetry::init(&Default::default());
         }
@@ -52,7 +64,7 @@ impl TestApp {
         let thread = std::thread::spawn(move || {
             let system = actix::System::new();
             let started = system.block_on(async move {
-                let app = Application::build(settings)
+                let app = Application::build_with_clock(settings, clock)
                     .await
                     .map_err(|error| format!("{error:#}"))?;
                 let started = (app.address(), app.memory.clone(), actix::System::current());

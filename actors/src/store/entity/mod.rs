@@ -7,3 +7,4 @@ pub mod incident;
 pub mod incident_action;
 pub mod incident_event;
 pub mod incident_role;
+pub mod timer;

@@ -1,0 +1,163 @@
+//! Carrying out duties: paging escalation targets (and resolving those
+//! pages when the incident resolves), telling the notify conversations,
+//! and reminding people in the incident conversation. Every page and its
+//! outcome lands on the timeline.
+
+use super::run::commit;
+use super::EngineCore;
+use crate::incident::{DomainEvent, Incident, ReminderKind, Status};
+use firebreak_adapters::paging::Page;
+use firebreak_adapters::{ConversationRef, Message, RichText};
+
+/// What the duties among `events` call for, carried out after they are
+/// stored. Works with no chat platform at all: paging does not need one.
+pub(super) async fn carry_out_duties(core: &EngineCore, incident: &mut Incident, events: &[DomainEvent]) {
+    for event in events {
+        match event {
+            DomainEvent::DutiesTriggered { severity, page, notify } => {
+                let reason = format!("severity {} reached", core.policy.severity_label(*severity));
+                for target in page {
+                    page_target(core, incident, target, &reason).await;
+                }
+                for conversation in notify {
+                    let text = RichText::new()
+                        .strong(format!("{} is severity {}", incident.id(), core.policy.severity_label(*severity)))
+                        .text(format!(": {}", incident.title()));
+                    tell(core, incident, conversation, Message::rich(text)).await;
+                }
+            }
+            DomainEvent::Escalated { target, message, reason } => {
+                let reason = match message {
+                    Some(message) => format!("{reason}: {message}"),
+                    None => reason.clone(),
+                };
+                page_target(core, incident, target, &reason).await;
+            }
+            DomainEvent::UpdatePosted { text } => {
+                let notify = core.policy.duties_for(incident.severity()).notify.clone();
+                for conversation in &notify {
+                    let update = RichText::new().strong(format!("{} update", incident.id())).text(format!(": {text}"));
+                    tell(core, incident, conversation, Message::rich(update)).await;
+                }
+            }
+            DomainEvent::StatusChanged { to, .. } if matches!(to, Status::Resolved | Status::Closed | Status::Declined) => {
+                resolve_pages(core, incident).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The chat message for a reminder that fell due, read from the incident
+/// as it was before the reminder was recorded (a custom reminder's text
+/// leaves the state when it fires).
+pub(super) fn reminder_message(incident: &Incident, reminder: &ReminderKind) -> Message {
+    let mut text = RichText::plain("⏰ ");
+    if let ReminderKind::Custom(number) = reminder {
+        let said = incident
+            .custom_reminder(*number)
+            .map(|custom| custom.text.clone())
+            .unwrap_or_default();
+        return Message::rich(text.text(format!("Reminder: {said}")));
+    }
+    if let (ReminderKind::UpdateDue, Some(lead)) = (reminder, incident.lead()) {
+        text = text.mention(lead.clone()).text(", ");
+    }
+    text = text.text(format!("{}: {}.", incident.id(), reminder.about()));
+    if let Some(remedy) = reminder.remedy() {
+        text = text.text(format!(" {remedy}"));
+    }
+    Message::rich(text)
+}
+
+async fn page_target(core: &EngineCore, incident: &mut Incident, target: &str, reason: &str) {
+    let (ok, detail) = match core.pagers.get(target) {
+        None => (false, format!("no escalation target named {target} is configured")),
+        Some(pager) => {
+            let page = Page {
+                dedup_key: incident.id().to_string(),
+                summary: format!("{}: {} ({reason})", incident.id(), incident.title()),
+                severity: incident.severity().level(),
+                source: "firebreak".to_owned(),
+                details: serde_json::json!({
+                    "incident": incident.id().to_string(),
+                    "status": incident.status().as_str(),
+                    "severity": core.policy.severity_label(incident.severity()),
+                    "lead": incident.lead().map(|lead| lead.display().to_owned()),
+                    "reason": reason,
+                }),
+                links: core.links(incident).page.map(|url| vec![("Incident".to_owned(), url)]).unwrap_or_default(),
+            };
+            match pager.trigger(&page).await {
+                Ok(receipt) => (true, format!("paged ({})", receipt.reference.unwrap_or_else(|| "sent".to_owned()))),
+                Err(error) => (false, error.to_string()),
+            }
+        }
+    };
+    if !ok {
+        tracing::warn!(incident = %incident.id(), target, %detail, "page failed");
+    }
+    record_page(core, incident, target, ok, detail).await;
+}
+
+/// Resolves every page this incident raised that is not resolved yet.
+async fn resolve_pages(core: &EngineCore, incident: &mut Incident) {
+    let timeline = match core.store.timeline(incident.id()).await {
+        Ok(timeline) => timeline,
+        Err(error) => {
+            tracing::warn!(incident = %incident.id(), %error, "could not read which targets were paged");
+            return;
+        }
+    };
+    let mut open = Vec::new();
+    for record in &timeline {
+        if let DomainEvent::PageSent { target, ok: true, detail } = &record.event {
+            let resolved = detail.starts_with(RESOLVED);
+            open.retain(|paged: &String| paged != target);
+            if !resolved {
+                open.push(target.clone());
+            }
+        }
+    }
+    for target in open {
+        let Some(pager) = core.pagers.get(&target) else {
+            continue;
+        };
+        let (ok, detail) = match pager.resolve(&incident.id().to_string()).await {
+            Ok(()) => (true, RESOLVED.to_owned()),
+            Err(error) => (false, format!("could not resolve the page: {error}")),
+        };
+        record_page(core, incident, &target, ok, detail).await;
+    }
+}
+
+const RESOLVED: &str = "resolved";
+
+async fn record_page(core: &EngineCore, incident: &mut Incident, target: &str, ok: bool, detail: String) {
+    let event = DomainEvent::PageSent {
+        target: target.to_owned(),
+        ok,
+        detail,
+    };
+    if let Err(error) = commit(core, incident, &[event], None, None).await {
+        tracing::error!(incident = %incident.id(), %error, "could not record a page on the timeline");
+    }
+}
+
+/// Posts to a conversation on the incident's platform, by id.
+async fn tell(core: &EngineCore, incident: &mut Incident, conversation: &str, message: Message) {
+    let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
+        return;
+    };
+    let conversation = ConversationRef::new(incident.platform(), conversation);
+    if let Err(error) = adapter.post_message(&conversation, &message).await {
+        tracing::warn!(incident = %incident.id(), %conversation, %error, "could not notify");
+        let event = DomainEvent::EffectFailed {
+            effect: format!("notify {}", conversation.id),
+            error: error.to_string(),
+        };
+        if let Err(error) = commit(core, incident, &[event], None, None).await {
+            tracing::error!(incident = %incident.id(), %error, "could not record an effect failure");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "timers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub incident_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub reminder: String,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
