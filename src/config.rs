@@ -364,7 +364,9 @@ impl Settings {
                     .iter()
                     .map(|role| {
                         role.parse::<RoleName>().map_err(|error| {
-                            SettingsError::Invalid(format!("[severity.{key}] require_roles: {error}"))
+                            SettingsError::Invalid(format!(
+                                "[severity.{key}] require_roles: {error}"
+                            ))
                         })
                     })
                     .collect::<Result<_, _>>()?;
@@ -382,12 +384,18 @@ impl Settings {
         let reminders = &self.reminders;
         policy.duties.reminders = ReminderDelays {
             no_lead_after: duration("reminders.no_lead_after", &reminders.no_lead_after)?,
-            unfilled_role_after: duration("reminders.unfilled_role_after", &reminders.unfilled_role_after)?,
+            unfilled_role_after: duration(
+                "reminders.unfilled_role_after",
+                &reminders.unfilled_role_after,
+            )?,
             mitigated_unresolved_after: duration(
                 "reminders.mitigated_unresolved_after",
                 &reminders.mitigated_unresolved_after,
             )?,
-            resolved_unclosed_after: duration("reminders.resolved_unclosed_after", &reminders.resolved_unclosed_after)?,
+            resolved_unclosed_after: duration(
+                "reminders.resolved_unclosed_after",
+                &reminders.resolved_unclosed_after,
+            )?,
         };
         policy.duties.escalation_targets = self.escalation.targets.keys().cloned().collect();
         for (level, duties) in policy.duties.severities.iter().enumerate() {
@@ -410,7 +418,11 @@ impl Settings {
             })
             .collect::<Result<_, _>>()?;
         for duties in &policy.duties.severities {
-            if let Some(role) = duties.require_roles.iter().find(|role| !roles.contains(role)) {
+            if let Some(role) = duties
+                .require_roles
+                .iter()
+                .find(|role| !roles.contains(role))
+            {
                 return Err(SettingsError::Invalid(format!(
                     "a severity requires the role `{role}`, which is not in incident.roles"
                 )));

@@ -7,21 +7,21 @@ use crate::routes::{self, AppState};
 use actix::{Actor, Addr};
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context as _;
-use firebreak_actors::engine::{
-    AttachSupervisor, TimerWheel,
-    EngineCore, InboxWorker, Keywords, Platforms, Rehydrate, Supervisor,
-};
 use firebreak_actors::clock::{Clock, SystemClock};
+use firebreak_actors::engine::{
+    AttachSupervisor, EngineCore, InboxWorker, Keywords, Platforms, Rehydrate, Supervisor,
+    TimerWheel,
+};
 use firebreak_actors::metrics::EngineMetrics;
 use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
 use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
-use std::collections::HashMap;
 use firebreak_adapters::slack::client::SlackClient;
 use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::{ConversationRef, Platform};
 use firebreak_migrations::{Migrator, MigratorTrait};
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -45,7 +45,10 @@ impl Application {
 
     /// As [`Application::build`], with the engine's time from `clock`
     /// (tests pass a manual one to drive reminders without waiting).
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let policy = settings.policy()?;
         let default_severity = settings.default_severity()?;
         let store = connect_and_migrate(settings.database.url.expose()).await?;

@@ -21,8 +21,16 @@ impl MigrationTrait for Migration {
                     .table(Timers::Table)
                     .col(ColumnDef::new(Timers::IncidentId).big_integer().not_null())
                     .col(ColumnDef::new(Timers::Reminder).string_len(64).not_null())
-                    .col(ColumnDef::new(Timers::DueAt).timestamp_with_time_zone().not_null())
-                    .primary_key(Index::create().col(Timers::IncidentId).col(Timers::Reminder))
+                    .col(
+                        ColumnDef::new(Timers::DueAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(Timers::IncidentId)
+                            .col(Timers::Reminder),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(Timers::Table, Timers::IncidentId)
@@ -44,7 +52,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Timers::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Timers::Table).to_owned())
+            .await
     }
 }
 

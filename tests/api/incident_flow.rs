@@ -70,7 +70,9 @@ async fn declared_incident_gets_a_conversation_a_headline_and_a_timeline_of_ever
         .iter()
         .map(String::as_str)
         .filter(|text| {
-            !text.starts_with("Conversation") && !text.starts_with("Announcement") && !text.contains("duties")
+            !text.starts_with("Conversation")
+                && !text.starts_with("Announcement")
+                && !text.contains("duties")
         })
         .collect();
     assert_eq!(

@@ -11,22 +11,38 @@ use firebreak_adapters::{ConversationRef, Message, RichText};
 
 /// What the duties among `events` call for, carried out after they are
 /// stored. Works with no chat platform at all: paging does not need one.
-pub(super) async fn carry_out_duties(core: &EngineCore, incident: &mut Incident, events: &[DomainEvent]) {
+pub(super) async fn carry_out_duties(
+    core: &EngineCore,
+    incident: &mut Incident,
+    events: &[DomainEvent],
+) {
     for event in events {
         match event {
-            DomainEvent::DutiesTriggered { severity, page, notify } => {
+            DomainEvent::DutiesTriggered {
+                severity,
+                page,
+                notify,
+            } => {
                 let reason = format!("severity {} reached", core.policy.severity_label(*severity));
                 for target in page {
                     page_target(core, incident, target, &reason).await;
                 }
                 for conversation in notify {
                     let text = RichText::new()
-                        .strong(format!("{} is severity {}", incident.id(), core.policy.severity_label(*severity)))
+                        .strong(format!(
+                            "{} is severity {}",
+                            incident.id(),
+                            core.policy.severity_label(*severity)
+                        ))
                         .text(format!(": {}", incident.title()));
                     tell(core, incident, conversation, Message::rich(text)).await;
                 }
             }
-            DomainEvent::Escalated { target, message, reason } => {
+            DomainEvent::Escalated {
+                target,
+                message,
+                reason,
+            } => {
                 let reason = match message {
                     Some(message) => format!("{reason}: {message}"),
                     None => reason.clone(),
@@ -36,11 +52,16 @@ pub(super) async fn carry_out_duties(core: &EngineCore, incident: &mut Incident,
             DomainEvent::UpdatePosted { text } => {
                 let notify = core.policy.duties_for(incident.severity()).notify.clone();
                 for conversation in &notify {
-                    let update = RichText::new().strong(format!("{} update", incident.id())).text(format!(": {text}"));
+                    let update = RichText::new()
+                        .strong(format!("{} update", incident.id()))
+                        .text(format!(": {text}"));
                     tell(core, incident, conversation, Message::rich(update)).await;
                 }
             }
-            DomainEvent::StatusChanged { to, .. } if matches!(to, Status::Resolved | Status::Closed | Status::Declined) => {
+            DomainEvent::StatusChanged {
+                to: Status::Resolved | Status::Closed | Status::Declined,
+                ..
+            } => {
                 resolve_pages(core, incident).await;
             }
             _ => {}
@@ -72,7 +93,10 @@ pub(super) fn reminder_message(incident: &Incident, reminder: &ReminderKind) -> 
 
 async fn page_target(core: &EngineCore, incident: &mut Incident, target: &str, reason: &str) {
     let (ok, detail) = match core.pagers.get(target) {
-        None => (false, format!("no escalation target named {target} is configured")),
+        None => (
+            false,
+            format!("no escalation target named {target} is configured"),
+        ),
         Some(pager) => {
             let page = Page {
                 dedup_key: incident.id().to_string(),
@@ -86,10 +110,20 @@ async fn page_target(core: &EngineCore, incident: &mut Incident, target: &str, r
                     "lead": incident.lead().map(|lead| lead.display().to_owned()),
                     "reason": reason,
                 }),
-                links: core.links(incident).page.map(|url| vec![("Incident".to_owned(), url)]).unwrap_or_default(),
+                links: core
+                    .links(incident)
+                    .page
+                    .map(|url| vec![("Incident".to_owned(), url)])
+                    .unwrap_or_default(),
             };
             match pager.trigger(&page).await {
-                Ok(receipt) => (true, format!("paged ({})", receipt.reference.unwrap_or_else(|| "sent".to_owned()))),
+                Ok(receipt) => (
+                    true,
+                    format!(
+                        "paged ({})",
+                        receipt.reference.unwrap_or_else(|| "sent".to_owned())
+                    ),
+                ),
                 Err(error) => (false, error.to_string()),
             }
         }
@@ -111,7 +145,12 @@ async fn resolve_pages(core: &EngineCore, incident: &mut Incident) {
     };
     let mut open = Vec::new();
     for record in &timeline {
-        if let DomainEvent::PageSent { target, ok: true, detail } = &record.event {
+        if let DomainEvent::PageSent {
+            target,
+            ok: true,
+            detail,
+        } = &record.event
+        {
             let resolved = detail.starts_with(RESOLVED);
             open.retain(|paged: &String| paged != target);
             if !resolved {
@@ -133,7 +172,13 @@ async fn resolve_pages(core: &EngineCore, incident: &mut Incident) {
 
 const RESOLVED: &str = "resolved";
 
-async fn record_page(core: &EngineCore, incident: &mut Incident, target: &str, ok: bool, detail: String) {
+async fn record_page(
+    core: &EngineCore,
+    incident: &mut Incident,
+    target: &str,
+    ok: bool,
+    detail: String,
+) {
     let event = DomainEvent::PageSent {
         target: target.to_owned(),
         ok,

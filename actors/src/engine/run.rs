@@ -159,7 +159,10 @@ pub(super) async fn commit(
 }
 
 /// The incident's pending reminders as the timers table keeps them.
-pub(super) fn schedule_of(core: &EngineCore, incident: &Incident) -> Vec<crate::store::PendingTimer> {
+pub(super) fn schedule_of(
+    core: &EngineCore,
+    incident: &Incident,
+) -> Vec<crate::store::PendingTimer> {
     crate::incident::schedule(incident, &core.policy)
         .into_iter()
         .map(|due| crate::store::PendingTimer {
@@ -327,7 +330,11 @@ pub(super) async fn record_conversation_rename(
 
 /// A timer fell due: the incident decides from its own state whether it
 /// still means anything (a superseded wake-up changes nothing).
-pub(super) async fn fire_timer(core: &EngineCore, incident: &mut Incident, reminder: &str) -> Result<Reply, EngineError> {
+pub(super) async fn fire_timer(
+    core: &EngineCore,
+    incident: &mut Incident,
+    reminder: &str,
+) -> Result<Reply, EngineError> {
     let nothing = || Reply {
         text: "Nothing is due.".to_owned(),
         changes: 0,
@@ -347,7 +354,9 @@ pub(super) async fn fire_timer(core: &EngineCore, incident: &mut Incident, remin
     let reminders: Vec<Message> = events
         .iter()
         .filter_map(|event| match event {
-            DomainEvent::ReminderSent { reminder, .. } => Some(super::duties::reminder_message(&before, reminder)),
+            DomainEvent::ReminderSent { reminder, .. } => {
+                Some(super::duties::reminder_message(&before, reminder))
+            }
             _ => None,
         })
         .collect();
@@ -363,7 +372,11 @@ pub(super) async fn fire_timer(core: &EngineCore, incident: &mut Incident, remin
     }
     carry_out(core, incident, &events, None).await;
     Ok(Reply {
-        text: events.iter().map(|event| event.describe(&core.policy)).collect::<Vec<_>>().join("\n"),
+        text: events
+            .iter()
+            .map(|event| event.describe(&core.policy))
+            .collect::<Vec<_>>()
+            .join("\n"),
         changes: events.len(),
     })
 }

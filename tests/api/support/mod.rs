@@ -11,12 +11,12 @@ pub use database::TestDatabase;
 use firebreak::config::{Secret, Settings};
 use firebreak::startup::Application;
 use firebreak_actors::clock::{Clock, SystemClock};
-use std::sync::Arc;
 use firebreak_adapters::memory::{Call, MemoryAdapter};
 use firebreak_adapters::{ConversationRef, Message, Platform};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const TOKEN: &str = "test-token-0123456789";
