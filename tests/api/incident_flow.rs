@@ -171,11 +171,15 @@ async fn rejected_and_unknown_chat_commands_are_answered_in_chat_and_change_noth
         incident["status"], "investigating",
         "only the valid command changed it"
     );
-    assert_eq!(
-        app.timeline_texts(id).await.len(),
-        4,
-        "declared, conversation, announcement, status"
-    );
+    let changes = app
+        .timeline_texts(id)
+        .await
+        .into_iter()
+        .filter(|text| {
+            text.starts_with("Status") || text.starts_with("Closed") || text.starts_with("Lead")
+        })
+        .count();
+    assert_eq!(changes, 1, "only `status investigating` changed anything");
 }
 
 #[tokio::test]

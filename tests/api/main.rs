@@ -8,6 +8,7 @@ mod admin_api;
 mod binary;
 mod chat;
 mod durability;
+mod duties;
 mod incident_flow;
 mod slack;
 mod tidy;

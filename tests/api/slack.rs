@@ -384,7 +384,13 @@ async fn a_retried_event_and_its_message_twin_are_applied_once() {
         200,
         "same message as a message event"
     );
-    app.command(id, "note done").await;
+    // A later event through the same inbox is the barrier: once it is
+    // applied, the ones before it have been.
+    let barrier = json!({
+        "type": "app_mention", "user": "U0ANA", "text": "<@UBOT> note done",
+        "ts": "1700000600.000600", "channel": channel, "event_ts": "1700000600.000600"
+    });
+    app.slack_event("Ev0BARRIER", barrier).await;
     wait_until("the note is there", || async {
         app.timeline_texts(id)
             .await

@@ -180,6 +180,20 @@ pub(super) async fn reconcile(
     core: &EngineCore,
     incident: &mut Incident,
 ) -> Result<(), EngineError> {
+    // A new incident owes its severity's duties; so does one whose
+    // process died before carrying them out.
+    if let Some(event) = crate::incident::duties_on_declare(incident, &core.policy) {
+        commit(core, incident, std::slice::from_ref(&event), None, None).await?;
+        super::duties::carry_out_duties(core, incident, &[event]).await;
+    }
+    // The timers on disk and in the wheel follow the state as it is now
+    // (the policy may have changed since they were written).
+    let timers = schedule_of(core, incident);
+    core.store.replace_timers(incident.id(), &timers).await?;
+    core.timers.do_send(Reschedule {
+        incident: incident.id(),
+        timers,
+    });
     let Some(endpoint) = core.platforms.get(incident.platform()).cloned() else {
         return Ok(());
     };

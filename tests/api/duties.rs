@@ -1,0 +1,289 @@
+//! Duties and reminders end to end, on a manual clock: nothing here waits
+//! for real minutes.
+
+use crate::support::{wait_until, TestApp, TestDatabase};
+use chrono::{Duration, Utc};
+use firebreak::config::{Secret, SeveritySettings, TargetSettings};
+use firebreak_actors::clock::ManualClock;
+use firebreak_actors::store::Store;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A fake PagerDuty Events API v2.
+async fn pagerduty() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/enqueue"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({
+            "status": "success", "message": "Event processed", "dedup_key": "srv01/HTTP"
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn pages(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| serde_json::from_slice(&request.body).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Severity 1 pages `exec-oncall` (PagerDuty at `pagerduty`) and tells
+/// the `exec` conversation.
+fn paging_to(pagerduty: &MockServer) -> impl FnOnce(&mut firebreak::config::Settings) {
+    let base = pagerduty.uri();
+    move |settings| {
+        settings.escalation.targets.insert(
+            "exec-oncall".into(),
+            TargetSettings {
+                kind: "pagerduty".into(),
+                routing_key: Some(Secret::new("R0UTINGKEY0123456789012345678901")),
+                api_base_url: Some(base),
+                ..TargetSettings::default()
+            },
+        );
+        settings.severity.insert(
+            "1".into(),
+            SeveritySettings {
+                page: Some(vec!["exec-oncall".into()]),
+                notify: Some(vec!["exec".into()]),
+                ..SeveritySettings::default()
+            },
+        );
+    }
+}
+
+async fn reminders_sent(app: &TestApp, id: i64, about: &str) -> usize {
+    app.timeline_texts(id)
+        .await
+        .iter()
+        .filter(|text| text.starts_with("Reminder") && text.contains(about))
+        .count()
+}
+
+#[tokio::test]
+async fn the_no_lead_reminder_fires_when_due_and_lead_cancels_it() {
+    let database = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    let id = app.declare(json!({ "title": "Nobody home" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+
+    clock.advance(Duration::minutes(5));
+    wait_until("the no-lead reminder is posted", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("no lead yet"))
+    })
+    .await;
+
+    assert_eq!(app.command(id, "lead @ana").await.0, 200);
+    // A later reminder is the barrier: the wheel fires in due order, so by
+    // the time it shows, a surviving no-lead reminder would have too.
+    assert_eq!(app.command(id, "remind 30m check the queue").await.0, 200);
+    clock.advance(Duration::minutes(30));
+    wait_until("the custom reminder fires", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("Reminder: check the queue"))
+    })
+    .await;
+    let nags = app
+        .memory
+        .posted_texts(&conversation)
+        .iter()
+        .filter(|text| text.contains("no lead yet"))
+        .count();
+    assert_eq!(nags, 1, "assigning a lead cancelled the no-lead reminder");
+}
+
+#[tokio::test]
+async fn raising_to_severity_one_pages_once_and_resolving_resolves_the_page() {
+    let database = TestDatabase::new().await;
+    let pager = pagerduty().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), paging_to(&pager)).await;
+    let id = app
+        .declare(json!({ "title": "Core banking down", "severity": 2, "lead": "ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    app.conversation_of(id).await;
+
+    for text in ["sev 1", "sev 2", "sev 1"] {
+        assert_eq!(app.command(id, text).await.0, 200, "{text}");
+    }
+    wait_until("the page is recorded", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text.contains("exec-oncall"))
+    })
+    .await;
+    let exec =
+        firebreak_adapters::ConversationRef::new(firebreak_adapters::Platform::Memory, "exec");
+    let told = app.memory.posted_texts(&exec);
+    assert_eq!(
+        told.len(),
+        1,
+        "the exec conversation is told once: {told:?}"
+    );
+    assert!(
+        told[0].contains(&format!("INC-{id} is severity 1 (critical)")),
+        "{told:?}"
+    );
+
+    assert_eq!(app.command(id, "status resolved").await.0, 200);
+    wait_until("the page is resolved", || async {
+        pages(&pager).await.len() == 2
+    })
+    .await;
+    let sent = pages(&pager).await;
+    assert_eq!(sent[0]["event_action"], "trigger");
+    assert_eq!(sent[0]["payload"]["severity"], "critical");
+    assert_eq!(sent[1]["event_action"], "resolve");
+    assert_eq!(sent[0]["dedup_key"], format!("INC-{id}"));
+    assert_eq!(sent[1]["dedup_key"], sent[0]["dedup_key"]);
+    assert_eq!(sent[0]["routing_key"], "R0UTINGKEY0123456789012345678901");
+}
+
+#[tokio::test]
+async fn update_cadence_nags_is_reset_by_an_update_and_escalates_after_two_misses() {
+    let database = TestDatabase::new().await;
+    let pager = pagerduty().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), paging_to(&pager)).await;
+    let id = app
+        .declare(json!({ "title": "Payments down", "severity": 1, "lead": "ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    assert_eq!(app.command(id, "role comms @bo").await.0, 200);
+    wait_until("the declaration paged", || async {
+        pages(&pager).await.len() == 1
+    })
+    .await;
+
+    clock.advance(Duration::minutes(15));
+    wait_until("the first update reminder", || async {
+        reminders_sent(&app, id, "update").await == 1
+    })
+    .await;
+    assert!(
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("@ana")),
+        "the lead is named"
+    );
+
+    let (status, body) = app
+        .command(id, "update Card auths recovering, watching error rate")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    clock.advance(Duration::minutes(15));
+    wait_until("a fresh first reminder", || async {
+        reminders_sent(&app, id, "update").await == 2
+    })
+    .await;
+    assert_eq!(
+        pages(&pager).await.len(),
+        1,
+        "one missed update does not escalate"
+    );
+
+    clock.advance(Duration::minutes(15));
+    wait_until("the second miss escalates", || async {
+        pages(&pager).await.len() == 2
+    })
+    .await;
+    let escalation = &pages(&pager).await[1];
+    assert_eq!(escalation["event_action"], "trigger");
+    assert!(
+        escalation["payload"]["summary"]
+            .as_str()
+            .is_some_and(|summary| summary.contains("missed")),
+        "{escalation}"
+    );
+    let timeline = app.timeline_texts(id).await.join("\n");
+    assert!(
+        timeline.contains("Update: Card auths recovering"),
+        "{timeline}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_restart_overdue_timers_fire_once_and_the_rest_stay_pending() {
+    let database = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    let id = app.declare(json!({ "title": "Overnight" })).await["id"]
+        .as_i64()
+        .expect("id");
+    app.conversation_of(id).await;
+    assert_eq!(
+        app.command(id, "remind 3h look at the dashboards").await.0,
+        200
+    );
+    app.stop();
+
+    // Down for ten minutes: the no-lead reminder (5 min) fell due meanwhile.
+    clock.advance(Duration::minutes(10));
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    wait_until("the overdue reminder fires at start-up", || async {
+        reminders_sent(&app, id, "lead").await == 1
+    })
+    .await;
+    app.stop();
+
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    // A command goes through the actor after its start-up, so any repeat
+    // would be on the timeline by its answer.
+    assert_eq!(app.command(id, "note still here").await.0, 200);
+    assert_eq!(reminders_sent(&app, id, "lead").await, 1, "not fired twice");
+
+    let store = Store::connect(&database.url()).await.expect("connect");
+    let pending: Vec<String> = store
+        .pending_timers()
+        .await
+        .expect("timers")
+        .into_iter()
+        .filter(|(incident, _)| incident.0 == id)
+        .map(|(_, timer)| timer.reminder)
+        .collect();
+    assert!(
+        pending
+            .iter()
+            .any(|reminder| reminder.starts_with("custom")),
+        "{pending:?}"
+    );
+    assert!(
+        pending.iter().any(|reminder| reminder == "no_lead"),
+        "it nags again later: {pending:?}"
+    );
+
+    // Closing clears every timer of the incident.
+    for text in ["lead @ana", "status resolved", "close"] {
+        assert_eq!(app.command(id, text).await.0, 200, "{text}");
+    }
+    let left = store
+        .pending_timers()
+        .await
+        .expect("timers")
+        .into_iter()
+        .filter(|(incident, _)| incident.0 == id)
+        .count();
+    assert_eq!(left, 0);
+}
