@@ -26,6 +26,7 @@ pub struct Settings {
     pub slack: SlackSettings,
     pub reminders: ReminderSettings,
     pub escalation: EscalationSettings,
+    pub statuspage: Option<StatusPageSettings>,
     /// `keyword = "reply"`: said in an incident conversation, answered.
     pub keywords: BTreeMap<String, String>,
 }
@@ -157,6 +158,20 @@ impl Default for ReminderSettings {
             resolved_unclosed_after: "24h".to_owned(),
         }
     }
+}
+
+/// `[statuspage]`: an Atlassian Statuspage-compatible API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageSettings {
+    #[serde(default = "default_statuspage_url")]
+    pub api_base_url: String,
+    pub page_id: String,
+    pub api_key: Secret,
+}
+
+fn default_statuspage_url() -> String {
+    "https://api.statuspage.io".to_owned()
 }
 
 /// `[escalation.targets.NAME]`: where pages go.

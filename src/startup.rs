@@ -19,6 +19,7 @@ use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
 use firebreak_adapters::slack::client::SlackClient;
 use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
+use firebreak_adapters::statuspage::StatusPage;
 use firebreak_adapters::{ConversationRef, Platform};
 use firebreak_migrations::{Migrator, MigratorTrait};
 use std::collections::HashMap;
@@ -95,6 +96,17 @@ impl Application {
             clock,
             timers: timers.clone(),
             pagers,
+            status_page: match &settings.statuspage {
+                Some(page) => Some(Arc::new(
+                    StatusPage::new(
+                        &page.api_base_url,
+                        &page.page_id,
+                        page.api_key.expose().to_owned(),
+                    )
+                    .map_err(|error| anyhow::anyhow!("[statuspage]: {error}"))?,
+                )),
+                None => None,
+            },
             policy,
             platforms,
             metrics: Arc::new(EngineMetrics::default()),

@@ -287,3 +287,58 @@ async fn after_a_restart_overdue_timers_fire_once_and_the_rest_stay_pending() {
         .count();
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn statuspage_opens_a_public_incident_then_updates_it() {
+    let database = TestDatabase::new().await;
+    let statuspage = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/pages/pg0/incidents"))
+        .and(wiremock::matchers::header("authorization", "OAuth sp-key"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": "sp123", "name": "Checkout errors", "status": "investigating", "shortlink": "http://stspg.io/abc"
+        })))
+        .expect(1)
+        .mount(&statuspage)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1/pages/pg0/incidents/sp123"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "sp123", "status": "monitoring" })),
+        )
+        .expect(1)
+        .mount(&statuspage)
+        .await;
+    let base = statuspage.uri();
+    let app = TestApp::spawn_with(&database, move |settings| {
+        settings.statuspage = Some(firebreak::config::StatusPageSettings {
+            api_base_url: base,
+            page_id: "pg0".into(),
+            api_key: Secret::new("sp-key"),
+        });
+    })
+    .await;
+    let id = app.declare(json!({ "title": "Checkout errors" })).await["id"]
+        .as_i64()
+        .expect("id");
+    for text in [
+        "statuspage investigating We are looking into checkout errors",
+        "statuspage monitoring A fix is out",
+    ] {
+        let (status, body) = app.command(id, text).await;
+        assert_eq!(status, 200, "{text}: {body}");
+    }
+    let timeline = app.timeline_texts(id).await.join("\n");
+    assert!(
+        timeline.contains("Status page incident opened: http://stspg.io/abc"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("Status page: monitoring: A fix is out"),
+        "{timeline}"
+    );
+    assert!(!timeline.contains("Failed"), "{timeline}");
+    let (status, body) = app.command(id, "statuspage fixed soon").await;
+    assert_eq!(status, 400, "{body}");
+}

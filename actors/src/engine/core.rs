@@ -83,6 +83,8 @@ pub struct EngineCore {
     pub timers: actix::Addr<super::TimerWheel>,
     /// Escalation targets by name.
     pub pagers: HashMap<String, Arc<dyn firebreak_adapters::paging::Pager>>,
+    /// The public status page, when configured.
+    pub status_page: Option<Arc<firebreak_adapters::statuspage::StatusPage>>,
     pub policy: Policy,
     pub platforms: Platforms,
     pub metrics: Arc<EngineMetrics>,

@@ -7,6 +7,7 @@ use super::run::commit;
 use super::EngineCore;
 use crate::incident::{DomainEvent, Incident, ReminderKind, Status};
 use firebreak_adapters::paging::Page;
+use firebreak_adapters::statuspage::StatusPageState;
 use firebreak_adapters::{ConversationRef, Message, RichText};
 
 /// What the duties among `events` call for, carried out after they are
@@ -48,6 +49,9 @@ pub(super) async fn carry_out_duties(
                     None => reason.clone(),
                 };
                 page_target(core, incident, target, &reason).await;
+            }
+            DomainEvent::StatusPageUpdated { state, message } => {
+                post_status_page(core, incident, state.as_str(), message).await;
             }
             DomainEvent::UpdatePosted { text } => {
                 let notify = core.policy.duties_for(incident.severity()).notify.clone();
@@ -171,6 +175,38 @@ async fn resolve_pages(core: &EngineCore, incident: &mut Incident) {
 }
 
 const RESOLVED: &str = "resolved";
+
+/// Creates the incident's status page incident the first time, updates it
+/// after; the outcome lands on the timeline.
+async fn post_status_page(core: &EngineCore, incident: &mut Incident, state: &str, message: &str) {
+    let outcome = match (&core.status_page, state.parse::<StatusPageState>()) {
+        (None, _) => Err("no status page is configured ([statuspage])".to_owned()),
+        (Some(_), Err(_)) => Err(format!("`{state}` is not a status page state")),
+        (Some(page), Ok(state)) => match incident.status_page().map(str::to_owned) {
+            Some(id) => page
+                .update(&id, state, message)
+                .await
+                .map(|_| None)
+                .map_err(|error| error.to_string()),
+            None => page
+                .create(incident.title(), state, message)
+                .await
+                .map(|created| Some((created.id, created.shortlink)))
+                .map_err(|error| error.to_string()),
+        },
+    };
+    let event = match outcome {
+        Ok(None) => return,
+        Ok(Some((id, url))) => DomainEvent::StatusPageLinked { id, url },
+        Err(error) => DomainEvent::EffectFailed {
+            effect: "update the status page".to_owned(),
+            error,
+        },
+    };
+    if let Err(error) = commit(core, incident, &[event], None, None).await {
+        tracing::error!(incident = %incident.id(), %error, "could not record the status page outcome");
+    }
+}
 
 async fn record_page(
     core: &EngineCore,

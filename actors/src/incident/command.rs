@@ -17,6 +17,7 @@ use super::policy::{Policy, RoleName, RoleNameError};
 use super::reminder::ReminderKind;
 use super::severity::Severity;
 use super::status::Status;
+use super::status_page::StatusPageState;
 use chrono::Duration;
 use firebreak_adapters::{MessageRef, Platform, UserRef};
 
@@ -68,6 +69,11 @@ pub enum Command {
     Decline,
     /// A stakeholder update.
     Update(String),
+    /// Create or update the public status page incident.
+    StatusPage {
+        state: StatusPageState,
+        message: String,
+    },
     /// Page `target` now. The parser has matched it to a configured
     /// target; [`decide`](super::decide) checks again, as the policy may
     /// have changed.
@@ -101,6 +107,8 @@ pub enum Command {
 pub enum ParseError {
     #[error("I didn't catch a command there: write `help` to see what I can do.")]
     Empty,
+    #[error("`{0}` is not a status page state: write investigating, identified, monitoring or resolved.")]
+    UnknownStatusPageState(String),
     #[error("`{0}` is not a command I know: write `help` to see what I can do.")]
     UnknownCommand(String),
     #[error("`{command}` needs more than that: write `{usage}`.")]
@@ -203,6 +211,7 @@ pub fn parse_request(
             "update",
             MAX_TEXT_CHARS,
         )?)),
+        "statuspage" => args.statuspage().map(Request::Command),
         "escalate" => args.escalate(policy).map(Request::Command),
         "remind" => args.remind().map(Request::Command),
         "reminders" => args
@@ -347,6 +356,11 @@ const UPDATE: Usage = Usage {
     usage: "update <text>",
     about: "post a stakeholder update (it resets the update reminder)",
 };
+const STATUSPAGE: Usage = Usage {
+    command: "statuspage",
+    usage: "statuspage <investigating|identified|monitoring|resolved> <message>",
+    about: "create or update the public status page incident",
+};
 const ESCALATE: Usage = Usage {
     command: "escalate",
     usage: "escalate <target> [message]",
@@ -373,10 +387,30 @@ const DISMISS: Usage = Usage {
     about: "stop a reminder until things change",
 };
 
-const USAGES: [&Usage; 22] = [
-    &HELP, &DECLARE, &LEAD, &SEVERITY, &STATUS, &SUMMARY, &IMPACT, &ROLE, &ACTION, &ACTIONS,
-    &RENAME, &NOTE, &DURATION, &UPDATE, &ESCALATE, &REMIND, &REMINDERS, &SNOOZE, &DISMISS, &CLOSE,
-    &REOPEN, &DECLINE,
+const USAGES: [&Usage; 23] = [
+    &HELP,
+    &DECLARE,
+    &LEAD,
+    &SEVERITY,
+    &STATUS,
+    &SUMMARY,
+    &IMPACT,
+    &ROLE,
+    &ACTION,
+    &ACTIONS,
+    &RENAME,
+    &NOTE,
+    &DURATION,
+    &UPDATE,
+    &STATUSPAGE,
+    &ESCALATE,
+    &REMIND,
+    &REMINDERS,
+    &SNOOZE,
+    &DISMISS,
+    &CLOSE,
+    &REOPEN,
+    &DECLINE,
 ];
 
 /// What follows the command word, already trimmed.
@@ -503,6 +537,16 @@ impl<'a> Arguments<'a> {
             target: target.to_owned(),
             message,
         })
+    }
+
+    /// `statuspage <state> <message>`.
+    fn statuspage(&self) -> Result<Command, ParseError> {
+        let (state, message) = self.first_and_rest().ok_or_else(|| missing(&STATUSPAGE))?;
+        let state = state
+            .parse::<StatusPageState>()
+            .map_err(|_| ParseError::UnknownStatusPageState(state.to_owned()))?;
+        let message = Arguments { rest: message }.text(&STATUSPAGE, "message", MAX_TEXT_CHARS)?;
+        Ok(Command::StatusPage { state, message })
     }
 
     /// `remind <duration> <text>`. The duration is one word (`1h30m`), so

@@ -206,6 +206,10 @@ pub fn decide(
         Command::Update(text) => DomainEvent::UpdatePosted {
             text: non_blank("update", text)?,
         },
+        Command::StatusPage { state, message } => DomainEvent::StatusPageUpdated {
+            state: *state,
+            message: non_blank("status page message", message)?,
+        },
         Command::Escalate { target, message } => {
             // The parser matched the target, but commands also arrive from
             // the API and the policy may have changed since.

@@ -90,6 +90,17 @@ pub enum DomainEvent {
     ConversationOpened {
         conversation: ConversationRef,
     },
+    /// A public status page update was asked for (the engine posts it).
+    StatusPageUpdated {
+        state: super::status_page::StatusPageState,
+        message: String,
+    },
+    /// The status page incident this incident updates from now on.
+    StatusPageLinked {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
     /// The incident conversation got a new name on its platform.
     ConversationRenamed {
         name: String,
@@ -181,6 +192,8 @@ impl DomainEvent {
             DomainEvent::Pinned { .. } => "pinned",
             DomainEvent::ConversationOpened { .. } => "conversation_opened",
             DomainEvent::ConversationRenamed { .. } => "conversation_renamed",
+            DomainEvent::StatusPageUpdated { .. } => "status_page_updated",
+            DomainEvent::StatusPageLinked { .. } => "status_page_linked",
             DomainEvent::AnnouncementPosted { .. } => "announcement_posted",
             DomainEvent::EffectFailed { .. } => "effect_failed",
             DomainEvent::UpdatePosted { .. } => "update_posted",
@@ -256,6 +269,13 @@ impl DomainEvent {
             },
             DomainEvent::ConversationOpened { .. } => "Conversation opened".to_owned(),
             DomainEvent::ConversationRenamed { name } => format!("Conversation renamed to #{name}"),
+            DomainEvent::StatusPageUpdated { state, message } => {
+                format!("Status page: {state}: {message}")
+            }
+            DomainEvent::StatusPageLinked { url, .. } => match url {
+                Some(url) => format!("Status page incident opened: {url}"),
+                None => "Status page incident opened".to_owned(),
+            },
             DomainEvent::AnnouncementPosted { .. } => "Announcement posted".to_owned(),
             DomainEvent::EffectFailed { effect, error } => format!("Failed: {effect}: {error}"),
             DomainEvent::UpdatePosted { text } => format!("Update: {text}"),

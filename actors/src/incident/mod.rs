@@ -21,6 +21,7 @@ mod schedule;
 mod severity;
 mod state;
 mod status;
+mod status_page;
 
 pub use command::{
     help_text, parse_request, Command, ParseError, Query, Request, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
@@ -41,3 +42,4 @@ pub use schedule::{on_timer, schedule, Due};
 pub use severity::{Severity, SeverityError};
 pub use state::{CustomReminder, FollowUpAction, Incident, Pin, ReplayError};
 pub use status::{Status, StatusError};
+pub use status_page::StatusPageState;

@@ -37,6 +37,8 @@ pub struct Incident {
     pins: Vec<Pin>,
     conversation: Option<ConversationRef>,
     announcement: Option<MessageRef>,
+    /// The public status page incident this incident updates.
+    status_page: Option<String>,
     /// When the problem started, which for a report is earlier than the
     /// declaration; durations and time-to-X figures count from here.
     started_at: DateTime<Utc>,
@@ -148,6 +150,7 @@ impl Incident {
             pins: Vec::new(),
             conversation: None,
             announcement: None,
+            status_page: None,
             started_at: at,
             declared_at: at,
             // Declaring with a lead means someone has already picked it up.
@@ -299,10 +302,12 @@ impl Incident {
             DomainEvent::AnnouncementPosted { message } => {
                 self.announcement = Some(message.clone())
             }
+            DomainEvent::StatusPageLinked { id, .. } => self.status_page = Some(id.clone()),
             // These live on the timeline only; the state has nothing to keep.
             DomainEvent::NoteAdded { .. }
             | DomainEvent::EffectFailed { .. }
             | DomainEvent::ConversationRenamed { .. }
+            | DomainEvent::StatusPageUpdated { .. }
             | DomainEvent::PageSent { .. }
             | DomainEvent::Escalated { .. } => {}
         }
@@ -447,6 +452,10 @@ impl Incident {
 
     pub fn announcement(&self) -> Option<&MessageRef> {
         self.announcement.as_ref()
+    }
+
+    pub fn status_page(&self) -> Option<&str> {
+        self.status_page.as_deref()
     }
 
     pub fn started_at(&self) -> DateTime<Utc> {
