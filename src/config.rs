@@ -525,6 +525,46 @@ mod tests {
     }
 
     #[test]
+    fn duties_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "[severity.1]\npage = [\"exec-oncall\"]\nnotify = [\"C0EXEC\"]\nupdate_every = \"10m\"\n\
+             [severity.4]\nupdate_every = \"off\"\n\
+             [escalation.targets.exec-oncall]\nkind = \"pagerduty\"\nrouting_key = \"k\"\n",
+        )
+        .expect("write config");
+        let settings = Settings::load(&path, env(&[("FIREBREAK__REMINDERS__NO_LEAD_AFTER", "2m")]))
+            .expect("loads");
+        let policy = settings.policy().expect("valid");
+        assert_eq!(
+            policy.duties.reminders.no_lead_after,
+            chrono::Duration::minutes(2)
+        );
+        let critical = &policy.duties.severities[0];
+        assert_eq!(critical.page, ["exec-oncall"]);
+        assert_eq!(critical.notify, ["C0EXEC"]);
+        assert_eq!(critical.update_every, Some(chrono::Duration::minutes(10)));
+        assert_eq!(policy.duties.severities[3].update_every, None);
+        assert_eq!(policy.duties.escalation_targets, ["exec-oncall"]);
+    }
+
+    #[test]
+    fn a_page_to_an_unknown_target_or_a_bad_duration_fails_at_start_up() {
+        let unknown = Settings::load(
+            no_file(),
+            env(&[("FIREBREAK__SEVERITY__1__PAGE", "nobody")]),
+        );
+        assert!(unknown.is_err());
+        let bad = Settings::load(
+            no_file(),
+            env(&[("FIREBREAK__REMINDERS__NO_LEAD_AFTER", "soon")]),
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
     fn secrets_never_print_and_compare_exactly() {
         let secret = Secret::new("hunter2");
         assert_eq!(format!("{secret:?}"), "Secret(***)");
