@@ -16,6 +16,10 @@ pub mod actions {
     pub const EDIT: &str = "incident.edit";
     /// Closes the incident (the rules still apply: it needs a lead).
     pub const CLOSE: &str = "incident.close";
+    /// On a reminder: quiet it for half an hour, or until its condition
+    /// changes. The value is `<incident id>:<reminder>`.
+    pub const SNOOZE: &str = "reminder.snooze";
+    pub const DISMISS: &str = "reminder.dismiss";
     /// Link buttons; their presses carry nothing to do.
     pub const JOIN: &str = "incident.join";
     pub const PAGE: &str = "incident.page";

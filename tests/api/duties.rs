@@ -63,7 +63,7 @@ async fn reminders_sent(app: &TestApp, id: i64, about: &str) -> usize {
     app.timeline_texts(id)
         .await
         .iter()
-        .filter(|text| text.starts_with("Reminder") && text.contains(about))
+        .filter(|text| text.starts_with("Reminder: ") && text.contains(about))
         .count()
 }
 
@@ -341,4 +341,57 @@ async fn statuspage_opens_a_public_incident_then_updates_it() {
     assert!(!timeline.contains("Failed"), "{timeline}");
     let (status, body) = app.command(id, "statuspage fixed soon").await;
     assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn a_reminder_can_be_dismissed_from_its_own_button() {
+    let database = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    let id = app.declare(json!({ "title": "Quiet please" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    clock.advance(Duration::minutes(5));
+    let reminder = crate::support::wait_for("the reminder is posted", || async {
+        app.memory.calls().into_iter().find_map(|call| match call {
+            firebreak_adapters::memory::Call::Post {
+                conversation: c,
+                message,
+                ..
+            } if c == conversation && message.to_plain().contains("no lead yet") => Some(message),
+            _ => None,
+        })
+    })
+    .await;
+    let dismiss = reminder
+        .buttons
+        .iter()
+        .find(|button| button.action_id == firebreak_actors::render::actions::DISMISS)
+        .expect("a Dismiss button");
+    app.inject(&json!({
+        "platform": "memory", "event_id": crate::support::event_id(), "type": "button_pressed",
+        "conversation": { "platform": "memory", "id": conversation.id },
+        "user": { "platform": "memory", "id": "bo" },
+        "action_id": dismiss.action_id, "value": dismiss.value,
+    }))
+    .await;
+    wait_until("the dismissal is recorded", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text.starts_with("Reminder dismissed"))
+    })
+    .await;
+    // Nothing nags about the lead any more, however long it stays empty.
+    assert_eq!(app.command(id, "remind 1h barrier").await.0, 200);
+    clock.advance(Duration::hours(1));
+    wait_until("the barrier fires", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("Reminder: barrier"))
+    })
+    .await;
+    assert_eq!(reminders_sent(&app, id, "lead").await, 1);
 }

@@ -6,9 +6,10 @@
 use super::run::commit;
 use super::EngineCore;
 use crate::incident::{DomainEvent, Incident, ReminderKind, Status};
+use crate::render::actions;
 use firebreak_adapters::paging::Page;
 use firebreak_adapters::statuspage::StatusPageState;
-use firebreak_adapters::{ConversationRef, Message, RichText};
+use firebreak_adapters::{Button, ConversationRef, Message, RichText};
 
 /// What the duties among `events` call for, carried out after they are
 /// stored. Works with no chat platform at all: paging does not need one.
@@ -92,7 +93,29 @@ pub(super) fn reminder_message(incident: &Incident, reminder: &ReminderKind) -> 
     if let Some(remedy) = reminder.remedy() {
         text = text.text(format!(" {remedy}"));
     }
+    let value = format!("{}:{reminder}", incident.id().0);
     Message::rich(text)
+        .with_button(Button::action(actions::SNOOZE, "Snooze 30m", value.clone()))
+        .with_button(Button::action(actions::DISMISS, "Dismiss", value))
+}
+
+/// The command a reminder button stands for: `<incident>:<reminder>`.
+pub(super) fn reminder_button(
+    action_id: &str,
+    value: &str,
+) -> Option<(crate::incident::IncidentId, crate::incident::Command)> {
+    let (incident, reminder) = value.split_once(':')?;
+    let incident = incident.parse().ok()?;
+    let reminder: ReminderKind = reminder.parse().ok()?;
+    let command = match action_id {
+        actions::SNOOZE => crate::incident::Command::Snooze {
+            reminder,
+            duration: chrono::Duration::minutes(30),
+        },
+        actions::DISMISS => crate::incident::Command::Dismiss(reminder),
+        _ => return None,
+    };
+    Some((incident, command))
 }
 
 async fn page_target(core: &EngineCore, incident: &mut Incident, target: &str, reason: &str) {
@@ -240,5 +263,36 @@ async fn tell(core: &EngineCore, incident: &mut Incident, conversation: &str, me
         if let Err(error) = commit(core, incident, &[event], None, None).await {
             tracing::error!(incident = %incident.id(), %error, "could not record an effect failure");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{Command, IncidentId, RoleName};
+
+    #[test]
+    fn reminder_buttons_name_their_incident_and_reminder() {
+        let role: RoleName = "comms".parse().expect("valid role");
+        let value = format!("42:{}", ReminderKind::RoleUnfilled(role.clone()));
+        assert_eq!(
+            reminder_button(actions::DISMISS, &value),
+            Some((
+                IncidentId(42),
+                Command::Dismiss(ReminderKind::RoleUnfilled(role))
+            ))
+        );
+        assert!(matches!(
+            reminder_button(actions::SNOOZE, "42:update_due"),
+            Some((
+                IncidentId(42),
+                Command::Snooze {
+                    reminder: ReminderKind::UpdateDue,
+                    ..
+                }
+            ))
+        ));
+        assert_eq!(reminder_button(actions::SNOOZE, "nonsense"), None);
+        assert_eq!(reminder_button("other", "42:update_due"), None);
     }
 }

@@ -296,6 +296,15 @@ impl Supervisor {
             ..
         } = &event.kind
         {
+            if let Some((id, command)) = super::duties::reminder_button(action_id, value) {
+                let message = ApplyCommand {
+                    command,
+                    user: user.clone(),
+                    source: Source::IncidentConversation,
+                    origin,
+                };
+                return Box::pin(self.deliver(id, message).map(handled));
+            }
             let id = value.parse::<IncidentId>();
             let command = match action_id.as_str() {
                 render::actions::CLAIM_LEAD => Some(Command::Lead(None)),
