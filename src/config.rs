@@ -4,6 +4,7 @@
 //! environment. Unknown keys are an error so a typo fails at start-up
 //! instead of being silently ignored.
 
+use firebreak_actors::engine::{Trigger, WorkflowRule};
 use firebreak_actors::incident::{parse_duration, Policy, ReminderDelays, RoleName, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -27,6 +28,8 @@ pub struct Settings {
     pub reminders: ReminderSettings,
     pub escalation: EscalationSettings,
     pub statuspage: Option<StatusPageSettings>,
+    /// `[[workflows]]`: when → do rules, each run once per incident.
+    pub workflows: Vec<WorkflowSettings>,
     /// `keyword = "reply"`: said in an incident conversation, answered.
     pub keywords: BTreeMap<String, String>,
 }
@@ -158,6 +161,21 @@ impl Default for ReminderSettings {
             resolved_unclosed_after: "24h".to_owned(),
         }
     }
+}
+
+/// One `[[workflows]]` rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    pub name: String,
+    /// `declared`, `severity:N` (N or more severe) or `status:NAME`.
+    pub when: String,
+    #[serde(default)]
+    pub notify: Vec<String>,
+    #[serde(default)]
+    pub page: Vec<String>,
+    #[serde(default)]
+    pub checklist: Vec<String>,
 }
 
 /// `[statuspage]`: an Atlassian Statuspage-compatible API.
@@ -342,6 +360,7 @@ impl Settings {
         }
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.policy()?;
+        settings.workflows()?;
         Ok(settings)
     }
 
@@ -445,6 +464,41 @@ impl Settings {
         }
         policy.roles = roles;
         Ok(policy)
+    }
+
+    /// The workflow rules, checked: names unique, triggers valid, paged
+    /// targets configured.
+    pub fn workflows(&self) -> Result<Vec<WorkflowRule>, SettingsError> {
+        let mut rules: Vec<WorkflowRule> = Vec::new();
+        for workflow in &self.workflows {
+            let name = workflow.name.trim();
+            if name.is_empty() || rules.iter().any(|rule| rule.name == name) {
+                return Err(SettingsError::Invalid(format!(
+                    "[[workflows]] need unique, non-empty names; `{name}` is not"
+                )));
+            }
+            let when = workflow
+                .when
+                .parse::<Trigger>()
+                .map_err(|error| SettingsError::Invalid(format!("workflow {name}: {error}")))?;
+            if let Some(target) = workflow
+                .page
+                .iter()
+                .find(|target| !self.escalation.targets.contains_key(*target))
+            {
+                return Err(SettingsError::Invalid(format!(
+                    "workflow {name} pages `{target}`, but there is no [escalation.targets.{target}]"
+                )));
+            }
+            rules.push(WorkflowRule {
+                name: name.to_owned(),
+                when,
+                notify: workflow.notify.clone(),
+                page: workflow.page.clone(),
+                checklist: workflow.checklist.clone(),
+            });
+        }
+        Ok(rules)
     }
 
     pub fn default_severity(&self) -> Result<Severity, SettingsError> {

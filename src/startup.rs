@@ -96,6 +96,7 @@ impl Application {
             clock,
             timers: timers.clone(),
             pagers,
+            workflows: settings.workflows()?,
             status_page: match &settings.statuspage {
                 Some(page) => Some(Arc::new(
                     StatusPage::new(

@@ -395,3 +395,70 @@ async fn a_reminder_can_be_dismissed_from_its_own_button() {
     .await;
     assert_eq!(reminders_sent(&app, id, "lead").await, 1);
 }
+
+#[tokio::test]
+async fn workflow_rules_run_once_when_their_trigger_first_holds() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn_with(&database, |settings| {
+        let rule = |name: &str, when: &str, notify: &[&str], checklist: &[&str]| {
+            firebreak::config::WorkflowSettings {
+                name: name.into(),
+                when: when.into(),
+                notify: notify.iter().map(|s| s.to_string()).collect(),
+                page: vec![],
+                checklist: checklist.iter().map(|s| s.to_string()).collect(),
+            }
+        };
+        settings.workflows = vec![
+            rule("kickoff", "declared", &[], &["Open the dashboards"]),
+            rule(
+                "mitigation-review",
+                "status:mitigated",
+                &["reviews"],
+                &["Confirm the fix holds"],
+            ),
+        ];
+    })
+    .await;
+    let id = app
+        .declare(json!({ "title": "Flapping", "lead": "ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    wait_until("the kickoff checklist is posted", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("☐ Open the dashboards"))
+    })
+    .await;
+
+    for text in ["status mitigated", "reopen", "status mitigated"] {
+        assert_eq!(app.command(id, text).await.0, 200, "{text}");
+    }
+    let reviews =
+        firebreak_adapters::ConversationRef::new(firebreak_adapters::Platform::Memory, "reviews");
+    assert_eq!(
+        app.memory.posted_texts(&reviews).len(),
+        1,
+        "told once, though mitigated twice"
+    );
+    let checklists = app
+        .memory
+        .posted_texts(&conversation)
+        .iter()
+        .filter(|text| text.contains("☐ Confirm the fix holds"))
+        .count();
+    assert_eq!(checklists, 1);
+    let ran: Vec<String> = app
+        .timeline_texts(id)
+        .await
+        .into_iter()
+        .filter(|text| text.starts_with("Workflow"))
+        .collect();
+    assert_eq!(
+        ran,
+        ["Workflow kickoff ran", "Workflow mitigation-review ran"]
+    );
+}

@@ -83,6 +83,8 @@ pub struct EngineCore {
     pub timers: actix::Addr<super::TimerWheel>,
     /// Escalation targets by name.
     pub pagers: HashMap<String, Arc<dyn firebreak_adapters::paging::Pager>>,
+    /// Configured workflow rules, in order.
+    pub workflows: Vec<super::WorkflowRule>,
     /// The public status page, when configured.
     pub status_page: Option<Arc<firebreak_adapters::statuspage::StatusPage>>,
     pub policy: Policy,

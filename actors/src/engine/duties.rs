@@ -118,7 +118,12 @@ pub(super) fn reminder_button(
     Some((incident, command))
 }
 
-async fn page_target(core: &EngineCore, incident: &mut Incident, target: &str, reason: &str) {
+pub(super) async fn page_target(
+    core: &EngineCore,
+    incident: &mut Incident,
+    target: &str,
+    reason: &str,
+) {
     let (ok, detail) = match core.pagers.get(target) {
         None => (
             false,
@@ -249,7 +254,12 @@ async fn record_page(
 }
 
 /// Posts to a conversation on the incident's platform, by id.
-async fn tell(core: &EngineCore, incident: &mut Incident, conversation: &str, message: Message) {
+pub(super) async fn tell(
+    core: &EngineCore,
+    incident: &mut Incident,
+    conversation: &str,
+    message: Message,
+) {
     let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
         return;
     };

@@ -17,6 +17,7 @@ mod messages;
 mod run;
 mod supervisor;
 mod timers;
+mod workflows;
 
 pub use self::core::{EngineCore, Keywords, PlatformEndpoint, Platforms};
 pub use inbox_worker::InboxWorker;
@@ -27,6 +28,7 @@ pub use messages::{
 };
 pub use supervisor::{IsReady, Rehydrate, Supervisor, DECLARE_FORM};
 pub use timers::{AttachSupervisor, PendingCount, Reschedule, TimerWheel};
+pub use workflows::{Trigger, TriggerError, WorkflowRule};
 
 use crate::incident::{IncidentId, ParseError, Rejection};
 use crate::store::StoreError;

@@ -194,6 +194,13 @@ pub(super) async fn reconcile(
         incident: incident.id(),
         timers,
     });
+    reconcile_chat(core, incident).await?;
+    super::workflows::run_workflows(core, incident).await;
+    Ok(())
+}
+
+/// The incident's conversation and headline, if it owes them.
+async fn reconcile_chat(core: &EngineCore, incident: &mut Incident) -> Result<(), EngineError> {
     let Some(endpoint) = core.platforms.get(incident.platform()).cloned() else {
         return Ok(());
     };
@@ -265,6 +272,7 @@ pub(super) async fn carry_out(
     actor: Option<&UserRef>,
 ) {
     super::duties::carry_out_duties(core, incident, events).await;
+    super::workflows::run_workflows(core, incident).await;
     let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
         return;
     };

@@ -90,6 +90,10 @@ pub enum DomainEvent {
     ConversationOpened {
         conversation: ConversationRef,
     },
+    /// A configured workflow rule ran for this incident (each runs once).
+    WorkflowRan {
+        name: String,
+    },
     /// A public status page update was asked for (the engine posts it).
     StatusPageUpdated {
         state: super::status_page::StatusPageState,
@@ -193,6 +197,7 @@ impl DomainEvent {
             DomainEvent::ConversationOpened { .. } => "conversation_opened",
             DomainEvent::ConversationRenamed { .. } => "conversation_renamed",
             DomainEvent::StatusPageUpdated { .. } => "status_page_updated",
+            DomainEvent::WorkflowRan { .. } => "workflow_ran",
             DomainEvent::StatusPageLinked { .. } => "status_page_linked",
             DomainEvent::AnnouncementPosted { .. } => "announcement_posted",
             DomainEvent::EffectFailed { .. } => "effect_failed",
@@ -272,6 +277,7 @@ impl DomainEvent {
             DomainEvent::StatusPageUpdated { state, message } => {
                 format!("Status page: {state}: {message}")
             }
+            DomainEvent::WorkflowRan { name } => format!("Workflow {name} ran"),
             DomainEvent::StatusPageLinked { url, .. } => match url {
                 Some(url) => format!("Status page incident opened: {url}"),
                 None => "Status page incident opened".to_owned(),

@@ -39,6 +39,8 @@ pub struct Incident {
     announcement: Option<MessageRef>,
     /// The public status page incident this incident updates.
     status_page: Option<String>,
+    /// Workflow rules that already ran (each runs once per incident).
+    workflows_run: BTreeSet<String>,
     /// When the problem started, which for a report is earlier than the
     /// declaration; durations and time-to-X figures count from here.
     started_at: DateTime<Utc>,
@@ -151,6 +153,7 @@ impl Incident {
             conversation: None,
             announcement: None,
             status_page: None,
+            workflows_run: BTreeSet::new(),
             started_at: at,
             declared_at: at,
             // Declaring with a lead means someone has already picked it up.
@@ -303,6 +306,9 @@ impl Incident {
                 self.announcement = Some(message.clone())
             }
             DomainEvent::StatusPageLinked { id, .. } => self.status_page = Some(id.clone()),
+            DomainEvent::WorkflowRan { name } => {
+                self.workflows_run.insert(name.clone());
+            }
             // These live on the timeline only; the state has nothing to keep.
             DomainEvent::NoteAdded { .. }
             | DomainEvent::EffectFailed { .. }
@@ -456,6 +462,10 @@ impl Incident {
 
     pub fn status_page(&self) -> Option<&str> {
         self.status_page.as_deref()
+    }
+
+    pub fn has_run_workflow(&self, name: &str) -> bool {
+        self.workflows_run.contains(name)
     }
 
     pub fn started_at(&self) -> DateTime<Utc> {
