@@ -73,6 +73,16 @@ pub trait ChatAdapter: Send + Sync + 'static {
 
     async fn update_message(&self, message: &MessageRef, content: &Message) -> AdapterResult<()>;
 
+    /// Posts `message` as a reply to `parent` (a thread, where the platform
+    /// has them); platforms without threads post it after the parent.
+    async fn reply_in_thread(
+        &self,
+        parent: &MessageRef,
+        message: &Message,
+    ) -> AdapterResult<MessageRef> {
+        self.post_message(&parent.conversation, message).await
+    }
+
     async fn create_conversation(&self, spec: &NewConversation) -> AdapterResult<ConversationRef>;
 
     async fn invite(&self, conversation: &ConversationRef, users: &[UserRef]) -> AdapterResult<()>;

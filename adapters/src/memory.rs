@@ -31,6 +31,11 @@ pub enum Call {
         message: MessageRef,
         content: Message,
     },
+    Reply {
+        parent: MessageRef,
+        message: Message,
+        posted: MessageRef,
+    },
     CreateConversation {
         spec: NewConversation,
         created: ConversationRef,
@@ -202,6 +207,23 @@ impl ChatAdapter for MemoryAdapter {
             let posted = MessageRef::new(conversation.clone(), format!("m{id}"));
             let call = Call::Post {
                 conversation: conversation.clone(),
+                message: message.clone(),
+                posted: posted.clone(),
+            };
+            (posted, call)
+        })
+    }
+
+    async fn reply_in_thread(
+        &self,
+        parent: &MessageRef,
+        message: &Message,
+    ) -> AdapterResult<MessageRef> {
+        self.wait_while_held(&parent.conversation).await;
+        self.record(|id| {
+            let posted = MessageRef::new(parent.conversation.clone(), format!("m{id}"));
+            let call = Call::Reply {
+                parent: parent.clone(),
                 message: message.clone(),
                 posted: posted.clone(),
             };

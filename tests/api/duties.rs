@@ -221,6 +221,17 @@ async fn update_cadence_nags_is_reset_by_an_update_and_escalates_after_two_misse
         timeline.contains("Update: Card auths recovering"),
         "{timeline}"
     );
+    // The update also went under the headline, as a thread reply.
+    let under_headline = app.memory.calls().into_iter().any(|call| match call {
+        firebreak_adapters::memory::Call::Reply {
+            parent, message, ..
+        } => {
+            parent.conversation.id == "announce"
+                && message.to_plain().contains("Card auths recovering")
+        }
+        _ => false,
+    });
+    assert!(under_headline);
 }
 
 #[tokio::test]

@@ -696,3 +696,27 @@ async fn socket_mode_runs_an_incident_without_a_public_url() {
     let response = app.slack("/slack/events", "application/json", "{}").await;
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn an_update_is_threaded_under_the_headline() {
+    let database = TestDatabase::new().await;
+    let slack = FakeSlack::start().await;
+    let app = spawn(&database, &slack).await;
+    let (_, channel) = declare(&app, &slack, "Ledger drift").await;
+    let update = json!({
+        "type": "app_mention", "user": "U0ANA", "text": "<@UBOT> update Reconciliation job restarted",
+        "ts": "1700000700.000700", "channel": channel, "event_ts": "1700000700.000700"
+    });
+    assert_eq!(app.slack_event("Ev0UPDATE", update).await.status(), 200);
+    let threaded = wait_for("the update is threaded under the headline", || async {
+        slack
+            .calls("chat.postMessage")
+            .await
+            .into_iter()
+            .find(|call| call["channel"] == ANNOUNCE && call["thread_ts"].is_string())
+    })
+    .await;
+    assert!(threaded["text"]
+        .as_str()
+        .is_some_and(|text| text.contains("Reconciliation job restarted")));
+}

@@ -55,6 +55,17 @@ pub(super) async fn carry_out_duties(
                 post_status_page(core, incident, state.as_str(), message).await;
             }
             DomainEvent::UpdatePosted { text } => {
+                // Under the headline too, so its thread reads as the story.
+                if let (Some(adapter), Some(headline)) = (
+                    core.platforms.adapter(incident.platform()).cloned(),
+                    incident.announcement().cloned(),
+                ) {
+                    let update =
+                        Message::rich(RichText::new().strong("Update").text(format!(": {text}")));
+                    if let Err(error) = adapter.reply_in_thread(&headline, &update).await {
+                        tracing::warn!(incident = %incident.id(), %error, "could not post the update under the headline");
+                    }
+                }
                 let notify = core.policy.duties_for(incident.severity()).notify.clone();
                 for conversation in &notify {
                     let update = RichText::new()

@@ -99,6 +99,22 @@ impl ChatAdapter for SlackAdapter {
         ))
     }
 
+    async fn reply_in_thread(
+        &self,
+        parent: &MessageRef,
+        message: &Message,
+    ) -> AdapterResult<MessageRef> {
+        let channel = slack_channel(&parent.conversation)?;
+        let posted = self
+            .client
+            .post_message(channel, blocks::message_payload(message), Some(&parent.id))
+            .await?;
+        Ok(MessageRef::new(
+            ConversationRef::new(Platform::Slack, posted.channel),
+            posted.ts,
+        ))
+    }
+
     async fn update_message(&self, message: &MessageRef, content: &Message) -> AdapterResult<()> {
         let channel = slack_channel(&message.conversation)?;
         self.client
