@@ -2,13 +2,20 @@
 
 use super::{errors::ApiError, AppState};
 use actix_web::{web, HttpResponse};
+use firebreak_actors::engine::PendingCount;
 use firebreak_actors::metrics::EngineMetrics;
 use std::fmt::Write;
 
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let counts = state.core.store.incident_counts().await?;
     let backlog = state.core.store.inbox_backlog().await?;
-    let body = render(&state.core.metrics, &counts, backlog);
+    // A stopped wheel is reported as no timers rather than failing the scrape.
+    let timers = state.core.timers.send(PendingCount).await.unwrap_or(0);
+    let mut body = render(&state.core.metrics, &counts, backlog);
+    body.push_str(&format!(
+        "# HELP firebreak_pending_timers Reminders waiting to fall due in this process.\n\
+         # TYPE firebreak_pending_timers gauge\nfirebreak_pending_timers {timers}\n"
+    ));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))

@@ -78,6 +78,13 @@ async fn the_no_lead_reminder_fires_when_due_and_lead_cancels_it() {
     let conversation = app.conversation_of(id).await;
 
     clock.advance(Duration::minutes(5));
+    wait_until("the timers are pending", || async {
+        let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+        metrics
+            .lines()
+            .any(|line| line.starts_with("firebreak_pending_timers ") && !line.ends_with(" 0"))
+    })
+    .await;
     wait_until("the no-lead reminder is posted", || async {
         app.memory
             .posted_texts(&conversation)
