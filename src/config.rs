@@ -146,6 +146,9 @@ pub struct SeveritySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReminderSettings {
+    /// The lead saying anything in the incident conversation resets the
+    /// update reminder, as a formal `update` does.
+    pub lead_message_counts_as_update: bool,
     pub no_lead_after: String,
     pub unfilled_role_after: String,
     pub mitigated_unresolved_after: String,
@@ -155,6 +158,7 @@ pub struct ReminderSettings {
 impl Default for ReminderSettings {
     fn default() -> Self {
         Self {
+            lead_message_counts_as_update: false,
             no_lead_after: "5m".to_owned(),
             unfilled_role_after: "10m".to_owned(),
             mitigated_unresolved_after: "1h".to_owned(),

@@ -115,6 +115,7 @@ impl Application {
             default_severity,
             pin_reactions: settings.incident.pin_reactions.clone(),
             keywords: Keywords::new(settings.keywords.clone()),
+            lead_message_counts_as_update: settings.reminders.lead_message_counts_as_update,
             max_restarts: 3,
         });
         let supervisor = Supervisor::new(core.clone()).start();

@@ -480,3 +480,66 @@ async fn workflow_rules_run_once_when_their_trigger_first_holds() {
         ["Workflow kickoff ran", "Workflow mitigation-review ran"]
     );
 }
+
+#[tokio::test]
+async fn where_configured_the_lead_speaking_resets_the_update_reminder() {
+    let database = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |settings| {
+        settings.reminders.lead_message_counts_as_update = true;
+    })
+    .await;
+    // Severity 2: an update every 30 minutes.
+    let id = app
+        .declare(json!({ "title": "Chatty lead", "severity": 2, "lead": "ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+
+    clock.advance(Duration::minutes(20));
+    let said = |user: &str, text: &str| {
+        let id = crate::support::event_id();
+        json!({
+            "platform": "memory", "event_id": id, "type": "message",
+            "conversation": { "platform": "memory", "id": conversation.id },
+            "user": { "platform": "memory", "id": user },
+            "message": { "conversation": { "platform": "memory", "id": conversation.id }, "id": id },
+            "text": text,
+        })
+    };
+    app.inject(&said("bo", "anyone looking at the db?")).await;
+    app.inject(&said("ana", "yes, failing over the primary now"))
+        .await;
+    wait_until("the lead's message counts", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text.starts_with("The lead spoke"))
+    })
+    .await;
+
+    // Due at 30m without it; now at 50m. A reminder at 45m is the barrier.
+    assert_eq!(app.command(id, "remind 25m barrier").await.0, 200);
+    clock.advance(Duration::minutes(25));
+    wait_until("the barrier fires", || async {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .any(|text| text.contains("Reminder: barrier"))
+    })
+    .await;
+    assert_eq!(reminders_sent(&app, id, "update").await, 0);
+    clock.advance(Duration::minutes(5));
+    wait_until("the update reminder comes at 50m", || async {
+        reminders_sent(&app, id, "update").await == 1
+    })
+    .await;
+    let spoke = app
+        .timeline_texts(id)
+        .await
+        .iter()
+        .filter(|text| text.starts_with("The lead spoke"))
+        .count();
+    assert_eq!(spoke, 1, "only the lead's message counted");
+}

@@ -98,6 +98,9 @@ pub struct EngineCore {
     pub pin_reactions: Vec<String>,
     /// Replies to keywords said in an incident conversation.
     pub keywords: Keywords,
+    /// Whether the lead speaking in the conversation resets the update
+    /// reminder.
+    pub lead_message_counts_as_update: bool,
     /// How many times a crashed incident actor is restarted within
     /// [`EngineCore::RESTART_WINDOW`] before it is left stopped.
     pub max_restarts: usize,

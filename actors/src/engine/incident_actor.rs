@@ -4,8 +4,8 @@
 //! effects carried out.
 
 use super::messages::{
-    ApplyCommand, ApplyEdits, Execute, FireTimer, OpenEditForm, RecordConversationRename, Reply,
-    Snapshot, Welcome,
+    ApplyCommand, ApplyEdits, Execute, FireTimer, MessageSaid, OpenEditForm,
+    RecordConversationRename, Reply, Snapshot, Welcome,
 };
 use super::run::{self, SharedCore};
 use super::supervisor::{ActorStopped, BindConversation, Supervisor};
@@ -234,6 +234,17 @@ impl Handler<FireTimer> for IncidentActor {
     fn handle(&mut self, message: FireTimer, _ctx: &mut Self::Context) -> Self::Result {
         self.atomically(move |core, mut incident| async move {
             let result = run::fire_timer(&core, &mut incident, &message.reminder).await;
+            (incident, result)
+        })
+    }
+}
+
+impl Handler<MessageSaid> for IncidentActor {
+    type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
+
+    fn handle(&mut self, message: MessageSaid, _ctx: &mut Self::Context) -> Self::Result {
+        self.atomically(move |core, mut incident| async move {
+            let result = run::message_said(&core, &mut incident, &message).await;
             (incident, result)
         })
     }

@@ -144,3 +144,13 @@ pub struct FireTimer {
     /// The reminder, in its stored form (`update_due`, `role_unfilled:comms`).
     pub reminder: String,
 }
+
+/// Someone said something (not a command) in the incident conversation.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct MessageSaid {
+    pub user: UserRef,
+    pub text: String,
+    pub source: Source,
+    pub origin: Option<i64>,
+}

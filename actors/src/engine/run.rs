@@ -403,6 +403,53 @@ pub(super) async fn fire_timer(
     })
 }
 
+/// A message in the incident conversation: keyword replies, and (where
+/// configured) the lead speaking counts as an update, so a lead who keeps
+/// the channel informed is not nagged for a formal `update`.
+pub(super) async fn message_said(
+    core: &EngineCore,
+    incident: &mut Incident,
+    said: &super::messages::MessageSaid,
+) -> Result<Reply, EngineError> {
+    let replies = core.keywords.replies_to(&said.text);
+    if !replies.is_empty() {
+        answer_in_chat(core, incident, &said.source, &replies.join("\n")).await;
+    }
+    let now = core.clock.now();
+    let counts = core.lead_message_counts_as_update
+        && incident.status().is_active()
+        && incident.lead() == Some(&said.user)
+        && core
+            .policy
+            .duties_for(incident.severity())
+            .update_every
+            .is_some_and(|every| {
+                // Only worth recording once the cadence is half gone; every
+                // message of a chatty lead would otherwise fill the timeline.
+                let since = incident.last_update_at().unwrap_or(incident.declared_at());
+                now - since >= every / 2
+            });
+    if !counts {
+        return Ok(Reply {
+            text: replies.join("\n"),
+            changes: 0,
+        });
+    }
+    let event = DomainEvent::LeadSpoke {};
+    commit(
+        core,
+        incident,
+        std::slice::from_ref(&event),
+        Some(&said.user),
+        said.origin,
+    )
+    .await?;
+    Ok(Reply {
+        text: event.describe(&core.policy),
+        changes: 1,
+    })
+}
+
 /// Opens the edit form for `user`.
 pub(super) async fn open_edit_form(
     core: &EngineCore,

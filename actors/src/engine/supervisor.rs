@@ -9,7 +9,8 @@
 use super::incident_actor::IncidentActor;
 use super::messages::{
     ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer, HandleChatEvent,
-    Handled, OpenEditForm, RecordConversationRename, Reply, RunCommand, Source, Welcome,
+    Handled, MessageSaid, OpenEditForm, RecordConversationRename, Reply, RunCommand, Source,
+    Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -378,29 +379,15 @@ impl Supervisor {
             ChatEventKind::ConversationRenamed { name, .. } => {
                 self.deliver(id, RecordConversationRename { name, origin })
             }
-            ChatEventKind::Message { text, .. } => {
-                let replies: Vec<String> = self
-                    .core
-                    .keywords
-                    .replies_to(&text)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect();
-                if replies.is_empty() {
-                    return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
-                }
-                let Source::Chat(conversation) = source else {
-                    return Box::pin(actix::fut::ready(Ok(Handled::Ignored)));
-                };
-                let core = self.core.clone();
-                return Box::pin(
-                    async move {
-                        say(&core, &conversation, &replies.join("\n")).await;
-                        Ok(Handled::Answered)
-                    }
-                    .into_actor(self),
-                );
-            }
+            ChatEventKind::Message { text, user, .. } => self.deliver(
+                id,
+                MessageSaid {
+                    user,
+                    text,
+                    source,
+                    origin,
+                },
+            ),
             _ => return Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
         };
         Box::pin(delivered.map(handled))

@@ -90,6 +90,9 @@ pub enum DomainEvent {
     ConversationOpened {
         conversation: ConversationRef,
     },
+    /// The lead said something in the incident conversation, which (where
+    /// configured) counts as an update for the update reminder.
+    LeadSpoke {},
     /// A configured workflow rule ran for this incident (each runs once).
     WorkflowRan {
         name: String,
@@ -198,6 +201,7 @@ impl DomainEvent {
             DomainEvent::ConversationRenamed { .. } => "conversation_renamed",
             DomainEvent::StatusPageUpdated { .. } => "status_page_updated",
             DomainEvent::WorkflowRan { .. } => "workflow_ran",
+            DomainEvent::LeadSpoke {} => "lead_spoke",
             DomainEvent::StatusPageLinked { .. } => "status_page_linked",
             DomainEvent::AnnouncementPosted { .. } => "announcement_posted",
             DomainEvent::EffectFailed { .. } => "effect_failed",
@@ -278,6 +282,9 @@ impl DomainEvent {
                 format!("Status page: {state}: {message}")
             }
             DomainEvent::WorkflowRan { name } => format!("Workflow {name} ran"),
+            DomainEvent::LeadSpoke {} => {
+                "The lead spoke in the conversation (counts as an update)".to_owned()
+            }
             DomainEvent::StatusPageLinked { url, .. } => match url {
                 Some(url) => format!("Status page incident opened: {url}"),
                 None => "Status page incident opened".to_owned(),

@@ -248,7 +248,7 @@ impl Incident {
                     matches!(reminder, ReminderKind::RoleUnfilled(unfilled) if unfilled == role)
                 });
             }
-            DomainEvent::UpdatePosted { .. } => {
+            DomainEvent::UpdatePosted { .. } | DomainEvent::LeadSpoke {} => {
                 self.last_update_at = Some(at);
                 self.reset_reminders(|reminder| *reminder == ReminderKind::UpdateDue);
             }
