@@ -119,7 +119,7 @@ impl Application {
             max_restarts: 3,
         });
         let supervisor = Supervisor::new(core.clone()).start();
-        timers.do_send(AttachSupervisor(supervisor.clone()));
+        timers.do_send(AttachSupervisor(supervisor.clone().recipient()));
         let count = supervisor
             .send(Rehydrate)
             .await

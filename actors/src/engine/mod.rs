@@ -26,7 +26,7 @@ pub use messages::{
     ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
     Snapshot, Source, Welcome,
 };
-pub use supervisor::{IsReady, Rehydrate, Supervisor, DECLARE_FORM};
+pub use supervisor::{IsReady, Rehydrate, Supervisor, TimerFired, DECLARE_FORM};
 pub use timers::{AttachSupervisor, PendingCount, Reschedule, TimerWheel};
 pub use workflows::{Trigger, TriggerError, WorkflowRule};
 

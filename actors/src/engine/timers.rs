@@ -8,12 +8,13 @@
 //! restart rebuilds the wheel from the store without losing or repeating
 //! a reminder.
 
-use super::supervisor::{Supervisor, TimerFired};
+use super::supervisor::TimerFired;
 use crate::clock::Clock;
 use crate::incident::IncidentId;
 use crate::store::PendingTimer;
 use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, SpawnHandle, WrapFuture,
+    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Recipient, SpawnHandle,
+    WrapFuture,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 pub struct TimerWheel {
     clock: Arc<dyn Clock>,
-    supervisor: Option<Addr<Supervisor>>,
+    supervisor: Option<Recipient<TimerFired>>,
     /// Ordered by due time: the first entry is the next wake-up.
     queue: BTreeSet<(DateTime<Utc>, IncidentId, String)>,
     by_incident: HashMap<IncidentId, Vec<(DateTime<Utc>, String)>>,
@@ -86,10 +87,10 @@ impl Actor for TimerWheel {
     type Context = Context<Self>;
 }
 
-/// Where fired timers go; sent once at start-up.
+/// Where fired timers go (the supervisor); sent once at start-up.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct AttachSupervisor(pub Addr<Supervisor>);
+pub struct AttachSupervisor(pub Recipient<TimerFired>);
 
 impl Handler<AttachSupervisor> for TimerWheel {
     type Result = ();
