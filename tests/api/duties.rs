@@ -543,3 +543,47 @@ async fn where_configured_the_lead_speaking_resets_the_update_reminder() {
         .count();
     assert_eq!(spoke, 1, "only the lead's message counted");
 }
+
+#[tokio::test]
+async fn a_role_left_unfilled_for_its_time_runs_its_workflow() {
+    let database = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |settings| {
+        settings.workflows = vec![firebreak::config::WorkflowSettings {
+            name: "find-comms".into(),
+            when: "role_unfilled:comms:10m".into(),
+            notify: vec!["staffing".into()],
+            page: vec![],
+            checklist: vec![],
+        }];
+    })
+    .await;
+    let unstaffed = app.declare(json!({ "title": "No comms" })).await["id"]
+        .as_i64()
+        .expect("id");
+    let staffed = app.declare(json!({ "title": "Has comms" })).await["id"]
+        .as_i64()
+        .expect("id");
+    app.conversation_of(unstaffed).await;
+    app.conversation_of(staffed).await;
+    assert_eq!(app.command(staffed, "role comms @bo").await.0, 200);
+
+    clock.advance(Duration::minutes(10));
+    wait_until("the workflow runs for the unstaffed incident", || async {
+        app.timeline_texts(unstaffed)
+            .await
+            .iter()
+            .any(|text| text == "Workflow find-comms ran")
+    })
+    .await;
+    let staffing =
+        firebreak_adapters::ConversationRef::new(firebreak_adapters::Platform::Memory, "staffing");
+    let told = app.memory.posted_texts(&staffing);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains(&format!("INC-{unstaffed}")), "{told:?}");
+    assert!(!app
+        .timeline_texts(staffed)
+        .await
+        .iter()
+        .any(|text| text.starts_with("Workflow")));
+}

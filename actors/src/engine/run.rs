@@ -163,13 +163,16 @@ pub(super) fn schedule_of(
     core: &EngineCore,
     incident: &Incident,
 ) -> Vec<crate::store::PendingTimer> {
-    crate::incident::schedule(incident, &core.policy)
-        .into_iter()
-        .map(|due| crate::store::PendingTimer {
-            reminder: due.reminder.to_string(),
-            due_at: due.at,
-        })
-        .collect()
+    let mut timers: Vec<crate::store::PendingTimer> =
+        crate::incident::schedule(incident, &core.policy)
+            .into_iter()
+            .map(|due| crate::store::PendingTimer {
+                reminder: due.reminder.to_string(),
+                due_at: due.at,
+            })
+            .collect();
+    timers.extend(super::workflows::workflow_timers(&core.workflows, incident));
+    timers
 }
 
 /// Brings the chat side in line with the stored state: the incident gets
@@ -361,6 +364,10 @@ pub(super) async fn fire_timer(
         text: "Nothing is due.".to_owned(),
         changes: 0,
     };
+    if reminder.starts_with(super::workflows::WORKFLOW_TIMER) {
+        super::workflows::run_workflows(core, incident).await;
+        return Ok(nothing());
+    }
     let Ok(kind) = reminder.parse::<crate::incident::ReminderKind>() else {
         tracing::warn!(incident = %incident.id(), reminder, "a timer names no known reminder");
         return Ok(nothing());

@@ -7,7 +7,9 @@
 use super::duties::{page_target, tell};
 use super::run::commit;
 use super::EngineCore;
-use crate::incident::{DomainEvent, Incident, Severity, Status};
+use crate::incident::{parse_duration, DomainEvent, Incident, RoleName, Severity, Status};
+use crate::store::PendingTimer;
+use chrono::{DateTime, Duration, Utc};
 use firebreak_adapters::{Message, RichText};
 use std::str::FromStr;
 
@@ -20,26 +22,67 @@ pub struct WorkflowRule {
     pub checklist: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     Declared,
     /// The incident is at this severity or a more severe one.
     SeverityReaches(Severity),
     StatusBecomes(Status),
+    /// Nobody has had `role` for `after` since the incident was declared.
+    RoleUnfilledFor {
+        role: RoleName,
+        after: Duration,
+    },
 }
 
 impl Trigger {
-    pub fn holds(self, incident: &Incident) -> bool {
+    pub fn holds(&self, incident: &Incident, now: DateTime<Utc>) -> bool {
         match self {
             Trigger::Declared => true,
-            Trigger::SeverityReaches(severity) => incident.severity() <= severity,
-            Trigger::StatusBecomes(status) => incident.status() == status,
+            Trigger::SeverityReaches(severity) => incident.severity() <= *severity,
+            Trigger::StatusBecomes(status) => incident.status() == *status,
+            Trigger::RoleUnfilledFor { role, after } => {
+                Self::role_still_unfilled(incident, role) && now >= incident.declared_at() + *after
+            }
         }
+    }
+
+    /// When a time-bound trigger is due to hold, if nothing changes first.
+    fn due(&self, incident: &Incident) -> Option<DateTime<Utc>> {
+        match self {
+            Trigger::RoleUnfilledFor { role, after }
+                if Self::role_still_unfilled(incident, role) =>
+            {
+                Some(incident.declared_at() + *after)
+            }
+            _ => None,
+        }
+    }
+
+    fn role_still_unfilled(incident: &Incident, role: &RoleName) -> bool {
+        incident.status().is_active() && incident.role(role).is_none()
     }
 }
 
+/// The reminder key of a workflow's timer in the timers table.
+pub const WORKFLOW_TIMER: &str = "workflow:";
+
+/// Timers for the time-bound rules that have not run yet.
+pub(super) fn workflow_timers(rules: &[WorkflowRule], incident: &Incident) -> Vec<PendingTimer> {
+    rules
+        .iter()
+        .filter(|rule| !incident.has_run_workflow(&rule.name))
+        .filter_map(|rule| {
+            rule.when.due(incident).map(|due_at| PendingTimer {
+                reminder: format!("{WORKFLOW_TIMER}{}", rule.name),
+                due_at,
+            })
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a trigger: write `declared`, `severity:N` or `status:NAME`")]
+#[error("`{0}` is not a trigger: write `declared`, `severity:N`, `status:NAME` or `role_unfilled:ROLE:DURATION`")]
 pub struct TriggerError(pub String);
 
 impl FromStr for Trigger {
@@ -64,6 +107,13 @@ impl FromStr for Trigger {
                 .parse::<Status>()
                 .map(Trigger::StatusBecomes)
                 .map_err(|_| error()),
+            "role_unfilled" => {
+                let (role, after) = value.split_once(':').ok_or_else(error)?;
+                Ok(Trigger::RoleUnfilledFor {
+                    role: role.parse().map_err(|_| error())?,
+                    after: parse_duration(after).map_err(|_| error())?,
+                })
+            }
             _ => Err(error()),
         }
     }
@@ -75,7 +125,7 @@ pub(super) async fn run_workflows(core: &EngineCore, incident: &mut Incident) {
         return;
     }
     for rule in &core.workflows {
-        if incident.has_run_workflow(&rule.name) || !rule.when.holds(incident) {
+        if incident.has_run_workflow(&rule.name) || !rule.when.holds(incident, core.clock.now()) {
             continue;
         }
         let event = DomainEvent::WorkflowRan {
@@ -130,7 +180,22 @@ mod tests {
             "status:mitigated".parse(),
             Ok(Trigger::StatusBecomes(Status::Mitigated))
         );
-        for bad in ["", "severity:9", "status:sideways", "when:ever", "sev1"] {
+        assert_eq!(
+            "role_unfilled:comms:10m".parse(),
+            Ok(Trigger::RoleUnfilledFor {
+                role: "comms".parse().expect("valid role"),
+                after: Duration::minutes(10),
+            })
+        );
+        for bad in [
+            "",
+            "severity:9",
+            "status:sideways",
+            "when:ever",
+            "sev1",
+            "role_unfilled:comms",
+            "role_unfilled:lead:5m",
+        ] {
             assert!(bad.parse::<Trigger>().is_err(), "{bad:?}");
         }
     }
