@@ -149,6 +149,9 @@ pub struct ReminderSettings {
     /// The lead saying anything in the incident conversation resets the
     /// update reminder, as a formal `update` does.
     pub lead_message_counts_as_update: bool,
+    /// How often a closed incident's open follow-up actions are brought
+    /// up (`7d`), or `off`.
+    pub follow_up_digest_every: String,
     pub no_lead_after: String,
     pub unfilled_role_after: String,
     pub mitigated_unresolved_after: String,
@@ -159,6 +162,7 @@ impl Default for ReminderSettings {
     fn default() -> Self {
         Self {
             lead_message_counts_as_update: false,
+            follow_up_digest_every: "7d".to_owned(),
             no_lead_after: "5m".to_owned(),
             unfilled_role_after: "10m".to_owned(),
             mitigated_unresolved_after: "1h".to_owned(),
@@ -365,6 +369,7 @@ impl Settings {
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.policy()?;
         settings.workflows()?;
+        settings.follow_up_digest_every()?;
         Ok(settings)
     }
 
@@ -503,6 +508,14 @@ impl Settings {
             });
         }
         Ok(rules)
+    }
+
+    /// `reminders.follow_up_digest_every`, or `None` when off.
+    pub fn follow_up_digest_every(&self) -> Result<Option<chrono::Duration>, SettingsError> {
+        match self.reminders.follow_up_digest_every.trim() {
+            "off" | "never" | "" => Ok(None),
+            text => duration("reminders.follow_up_digest_every", text).map(Some),
+        }
     }
 
     pub fn default_severity(&self) -> Result<Severity, SettingsError> {

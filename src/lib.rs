@@ -2,6 +2,7 @@
 //! (platform webhooks, admin API, health, metrics) and the start-up wiring.
 //! Tests start the real application through [`startup::Application`].
 
+pub mod bench;
 pub mod config;
 pub mod routes;
 pub mod slack_manifest;

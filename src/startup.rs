@@ -116,6 +116,7 @@ impl Application {
             pin_reactions: settings.incident.pin_reactions.clone(),
             keywords: Keywords::new(settings.keywords.clone()),
             lead_message_counts_as_update: settings.reminders.lead_message_counts_as_update,
+            follow_up_digest_every: settings.follow_up_digest_every()?,
             max_restarts: 3,
         });
         let supervisor = Supervisor::new(core.clone()).start();

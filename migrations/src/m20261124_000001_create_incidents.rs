@@ -199,6 +199,7 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
+                    .col(ColumnDef::new(IncidentActions::DoneAt).timestamp_with_time_zone())
                     .primary_key(
                         Index::create()
                             .col(IncidentActions::IncidentId)
@@ -292,4 +293,5 @@ enum IncidentActions {
     Number,
     Text,
     CreatedAt,
+    DoneAt,
 }

@@ -86,6 +86,7 @@ struct ActionDto {
     number: i32,
     text: String,
     created_at: DateTime<Utc>,
+    done_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -234,6 +235,7 @@ pub async fn show(
                 number: action.number,
                 text: action.text,
                 created_at: action.created_at,
+                done_at: action.done_at,
             })
             .collect(),
     }))

@@ -587,3 +587,67 @@ async fn a_role_left_unfilled_for_its_time_runs_its_workflow() {
         .iter()
         .any(|text| text.starts_with("Workflow")));
 }
+
+#[tokio::test]
+async fn a_closed_incident_brings_up_its_open_follow_ups_weekly_even_across_restarts() {
+    let database = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc::now());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    let id = app
+        .declare(json!({ "title": "Cache outage", "lead": "ana" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let conversation = app.conversation_of(id).await;
+    for text in [
+        "action Add cache hit-rate alert",
+        "action Write the runbook",
+        "done 1",
+        "status resolved",
+        "close",
+    ] {
+        let (status, body) = app.command(id, text).await;
+        assert_eq!(status, 200, "{text}: {body}");
+    }
+    app.stop();
+
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
+    clock.advance(Duration::days(7));
+    wait_until("the digest is recorded", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text == "Open follow-up actions brought up")
+    })
+    .await;
+    let digest = app
+        .memory
+        .posted_texts(&conversation)
+        .into_iter()
+        .find(|text| text.starts_with(&format!("Open follow-up actions of INC-{id}")))
+        .expect("the digest is posted in the incident conversation");
+    assert!(digest.contains("2. Write the runbook"), "{digest}");
+    assert!(
+        !digest.contains("cache hit-rate"),
+        "done actions are left out: {digest}"
+    );
+
+    // Follow-ups get done after closing; then there is nothing to bring up.
+    let (status, body) = app.command(id, "done 2").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app.command(id, "done 2").await;
+    assert_eq!(status, 409, "already done");
+    let store = Store::connect(&database.url()).await.expect("connect");
+    let pending = store
+        .pending_timers()
+        .await
+        .expect("timers")
+        .into_iter()
+        .filter(|(incident, _)| incident.0 == id)
+        .count();
+    assert_eq!(pending, 0);
+    let detail = app.incident(id).await;
+    assert!(detail["actions"]
+        .as_array()
+        .is_some_and(|actions| actions.iter().all(|action| action["done_at"].is_string())));
+}

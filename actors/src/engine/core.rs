@@ -101,6 +101,9 @@ pub struct EngineCore {
     /// Whether the lead speaking in the conversation resets the update
     /// reminder.
     pub lead_message_counts_as_update: bool,
+    /// How often a closed incident's open follow-up actions are brought up
+    /// in its conversation; `None` for never.
+    pub follow_up_digest_every: Option<chrono::Duration>,
     /// How many times a crashed incident actor is restarted within
     /// [`EngineCore::RESTART_WINDOW`] before it is left stopped.
     pub max_restarts: usize,

@@ -172,7 +172,60 @@ pub(super) fn schedule_of(
             })
             .collect();
     timers.extend(super::workflows::workflow_timers(&core.workflows, incident));
+    if let (Some(every), Some(closed_at)) = (core.follow_up_digest_every, incident.closed_at()) {
+        if incident.is_final() && incident.open_actions().next().is_some() {
+            timers.push(crate::store::PendingTimer {
+                reminder: DIGEST_TIMER.to_owned(),
+                due_at: incident.last_digest_at().unwrap_or(closed_at) + every,
+            });
+        }
+    }
     timers
+}
+
+/// The timer that brings up a closed incident's open follow-up actions.
+const DIGEST_TIMER: &str = "follow_up_digest";
+
+/// Lists the open follow-up actions of a closed incident in its
+/// conversation, so they are not forgotten once the incident is over.
+async fn digest_follow_ups(
+    core: &EngineCore,
+    incident: &mut Incident,
+) -> Result<Reply, EngineError> {
+    let due = schedule_of(core, incident)
+        .into_iter()
+        .any(|timer| timer.reminder == DIGEST_TIMER && timer.due_at <= core.clock.now());
+    if !due {
+        return Ok(Reply {
+            text: "Nothing is due.".to_owned(),
+            changes: 0,
+        });
+    }
+    let mut message =
+        Message::default().with_heading(format!("Open follow-up actions of {}", incident.id()));
+    for action in incident.open_actions() {
+        message = message.with_paragraph(firebreak_adapters::RichText::plain(format!(
+            "{}. {}",
+            action.number, action.text
+        )));
+    }
+    message = message.with_context(firebreak_adapters::RichText::plain(
+        "Say `done <number>` when one is done.",
+    ));
+    if let (Some(adapter), Some(conversation)) = (
+        core.platforms.adapter(incident.platform()).cloned(),
+        incident.conversation().cloned(),
+    ) {
+        if let Err(error) = adapter.post_message(&conversation, &message).await {
+            record_failure(core, incident, "post the follow-up digest", &error).await?;
+        }
+    }
+    let event = DomainEvent::FollowUpsDigested {};
+    commit(core, incident, std::slice::from_ref(&event), None, None).await?;
+    Ok(Reply {
+        text: event.describe(&core.policy),
+        changes: 1,
+    })
 }
 
 /// Brings the chat side in line with the stored state: the incident gets
@@ -364,6 +417,9 @@ pub(super) async fn fire_timer(
         text: "Nothing is due.".to_owned(),
         changes: 0,
     };
+    if reminder == DIGEST_TIMER {
+        return digest_follow_ups(core, incident).await;
+    }
     if reminder.starts_with(super::workflows::WORKFLOW_TIMER) {
         super::workflows::run_workflows(core, incident).await;
         return Ok(nothing());

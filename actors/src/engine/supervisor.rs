@@ -566,6 +566,7 @@ impl Handler<Rehydrate> for Supervisor {
 
     fn handle(&mut self, _message: Rehydrate, _ctx: &mut Self::Context) -> Self::Result {
         let store = self.core.store.clone();
+        let timers = self.core.timers.clone();
         let load = async move {
             let mut incidents = Vec::new();
             for id in store.open_incident_ids().await? {
@@ -573,6 +574,23 @@ impl Handler<Rehydrate> for Supervisor {
                     Some(incident) => incidents.push(incident),
                     None => tracing::warn!(incident = %id, "open incident has no events"),
                 }
+            }
+            // Closed incidents have no actor, but may still have timers
+            // (the follow-up digest): the wheel gets them from the store.
+            let mut closed: std::collections::BTreeMap<
+                IncidentId,
+                Vec<crate::store::PendingTimer>,
+            > = std::collections::BTreeMap::new();
+            for (id, timer) in store.pending_timers().await? {
+                if !incidents.iter().any(|incident| incident.id() == id) {
+                    closed.entry(id).or_default().push(timer);
+                }
+            }
+            for (incident, pending) in closed {
+                timers.do_send(super::Reschedule {
+                    incident,
+                    timers: pending,
+                });
             }
             Ok::<_, EngineError>(incidents)
         };

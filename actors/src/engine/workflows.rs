@@ -121,7 +121,9 @@ impl FromStr for Trigger {
 
 /// Runs every rule whose trigger now holds and that has not run yet.
 pub(super) async fn run_workflows(core: &EngineCore, incident: &mut Incident) {
-    if incident.is_report_only() {
+    // A rule added to the config later must not fire for incidents long
+    // over.
+    if incident.is_report_only() || incident.is_final() {
         return;
     }
     for rule in &core.workflows {

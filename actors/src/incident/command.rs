@@ -69,6 +69,9 @@ pub enum Command {
     Decline,
     /// A stakeholder update.
     Update(String),
+    /// Mark follow-up action N done (allowed after closing, when most
+    /// follow-ups get done).
+    ActionDone(u32),
     /// Create or update the public status page incident.
     StatusPage {
         state: StatusPageState,
@@ -109,6 +112,8 @@ pub enum ParseError {
     Empty,
     #[error("`{0}` is not a status page state: write investigating, identified, monitoring or resolved.")]
     UnknownStatusPageState(String),
+    #[error("`{0}` is not an action number: write `done 2` (`actions` lists them).")]
+    NotAnActionNumber(String),
     #[error("`{0}` is not a command I know: write `help` to see what I can do.")]
     UnknownCommand(String),
     #[error("`{command}` needs more than that: write `{usage}`.")]
@@ -194,6 +199,20 @@ pub fn parse_request(
             MAX_TEXT_CHARS,
         )?)),
         "actions" => args.none(&ACTIONS).map(|()| Request::Query(Query::Actions)),
+        "done" => {
+            let (number, rest) = args.first_and_rest().ok_or_else(|| missing(&DONE))?;
+            if !rest.is_empty() {
+                return Err(ParseError::TooManyArguments {
+                    command: DONE.command,
+                    usage: DONE.usage,
+                });
+            }
+            let number = number
+                .trim_start_matches('#')
+                .parse::<u32>()
+                .map_err(|_| ParseError::NotAnActionNumber(number.to_owned()))?;
+            command(Command::ActionDone(number))
+        }
         "rename" => command(Command::Rename(args.text(
             &RENAME,
             "title",
@@ -315,6 +334,11 @@ const ACTION: Usage = Usage {
     usage: "action <text>",
     about: "add a follow-up action",
 };
+const DONE: Usage = Usage {
+    command: "done",
+    usage: "done <action number>",
+    about: "mark a follow-up action done (works after closing too)",
+};
 const ACTIONS: Usage = Usage {
     command: "actions",
     usage: "actions",
@@ -387,7 +411,7 @@ const DISMISS: Usage = Usage {
     about: "stop a reminder until things change",
 };
 
-const USAGES: [&Usage; 23] = [
+const USAGES: [&Usage; 24] = [
     &HELP,
     &DECLARE,
     &LEAD,
@@ -398,6 +422,7 @@ const USAGES: [&Usage; 23] = [
     &ROLE,
     &ACTION,
     &ACTIONS,
+    &DONE,
     &RENAME,
     &NOTE,
     &DURATION,

@@ -36,6 +36,10 @@ pub struct Context<'a> {
 pub enum Rejection {
     #[error("{id} is {status}; nothing can change any more.")]
     Final { id: IncidentId, status: Status },
+    #[error("{id} has no follow-up action {number}: `actions` lists them.")]
+    NoSuchAction { id: IncidentId, number: u32 },
+    #[error("Action {number} of {id} is already done.")]
+    ActionAlreadyDone { id: IncidentId, number: u32 },
     #[error("{lead} already leads {id}.")]
     AlreadyLead { id: IncidentId, lead: String },
     #[error("{id} is already severity {label}.")]
@@ -101,6 +105,24 @@ pub fn decide(
     ctx: &Context,
 ) -> Result<Vec<DomainEvent>, Rejection> {
     let id = incident.id();
+    // Follow-ups are mostly done after the incident is over.
+    if let Command::ActionDone(number) = command {
+        return match incident
+            .actions()
+            .iter()
+            .find(|action| action.number == *number)
+        {
+            None => Err(Rejection::NoSuchAction {
+                id,
+                number: *number,
+            }),
+            Some(action) if action.done_at.is_some() => Err(Rejection::ActionAlreadyDone {
+                id,
+                number: *number,
+            }),
+            Some(_) => Ok(vec![DomainEvent::ActionCompleted { number: *number }]),
+        };
+    }
     if incident.is_final() {
         return Err(Rejection::Final {
             id,
@@ -203,6 +225,8 @@ pub fn decide(
         Command::Note(text) => DomainEvent::NoteAdded {
             text: non_blank("note", text)?,
         },
+        // Handled before the final-incident check, above.
+        Command::ActionDone(number) => DomainEvent::ActionCompleted { number: *number },
         Command::Update(text) => DomainEvent::UpdatePosted {
             text: non_blank("update", text)?,
         },
@@ -476,7 +500,12 @@ fn answer_actions(incident: &Incident) -> String {
     }
     let mut text = format!("Follow-up actions for {}:", incident.id());
     for action in incident.actions() {
-        text.push_str(&format!("\n{}. {}", action.number, action.text));
+        let done = if action.done_at.is_some() {
+            " (done)"
+        } else {
+            ""
+        };
+        text.push_str(&format!("\n{}. {}{done}", action.number, action.text));
     }
     text
 }
@@ -1485,5 +1514,55 @@ mod tests {
             answer(&led_incident_in(Closed), &Query::Reminders, t(10), &policy),
             "No reminders are pending for INC-4."
         );
+    }
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    use super::*;
+    use crate::incident::fixtures::{led_incident_in, t, user};
+    use crate::incident::Status;
+
+    #[test]
+    fn follow_ups_are_done_even_after_closing_but_only_once_and_only_if_they_exist() {
+        let policy = Policy::default();
+        let context = Context {
+            actor: user("ana"),
+            now: t(60),
+            policy: &policy,
+        };
+        let mut incident = led_incident_in(Status::Resolved);
+        let added = decide(
+            &incident,
+            &Command::Action("write the runbook".into()),
+            &context,
+        )
+        .expect("added");
+        for event in &added {
+            incident.apply(event, t(61));
+        }
+        for event in decide(&incident, &Command::Close, &context).expect("closes") {
+            incident.apply(&event, t(62));
+        }
+        assert!(incident.is_final());
+        assert!(
+            decide(&incident, &Command::Note("late".into()), &context).is_err(),
+            "closed is final"
+        );
+
+        let done =
+            decide(&incident, &Command::ActionDone(1), &context).expect("done after closing");
+        assert_eq!(done, [DomainEvent::ActionCompleted { number: 1 }]);
+        incident.apply(&done[0], t(63));
+        assert_eq!(incident.open_actions().count(), 0);
+        assert_eq!(
+            decide(&incident, &Command::ActionDone(1), &context)
+                .map_err(|rejection| rejection.to_string()),
+            Err(format!("Action 1 of {} is already done.", incident.id()))
+        );
+        assert!(matches!(
+            decide(&incident, &Command::ActionDone(9), &context),
+            Err(Rejection::NoSuchAction { number: 9, .. })
+        ));
     }
 }

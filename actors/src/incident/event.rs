@@ -90,6 +90,12 @@ pub enum DomainEvent {
     ConversationOpened {
         conversation: ConversationRef,
     },
+    /// A follow-up action was done.
+    ActionCompleted {
+        number: u32,
+    },
+    /// Open follow-up actions of a closed incident were brought up.
+    FollowUpsDigested {},
     /// The lead said something in the incident conversation, which (where
     /// configured) counts as an update for the update reminder.
     LeadSpoke {},
@@ -202,6 +208,8 @@ impl DomainEvent {
             DomainEvent::StatusPageUpdated { .. } => "status_page_updated",
             DomainEvent::WorkflowRan { .. } => "workflow_ran",
             DomainEvent::LeadSpoke {} => "lead_spoke",
+            DomainEvent::ActionCompleted { .. } => "action_completed",
+            DomainEvent::FollowUpsDigested {} => "follow_ups_digested",
             DomainEvent::StatusPageLinked { .. } => "status_page_linked",
             DomainEvent::AnnouncementPosted { .. } => "announcement_posted",
             DomainEvent::EffectFailed { .. } => "effect_failed",
@@ -285,6 +293,8 @@ impl DomainEvent {
             DomainEvent::LeadSpoke {} => {
                 "The lead spoke in the conversation (counts as an update)".to_owned()
             }
+            DomainEvent::ActionCompleted { number } => format!("Action {number} done"),
+            DomainEvent::FollowUpsDigested {} => "Open follow-up actions brought up".to_owned(),
             DomainEvent::StatusPageLinked { url, .. } => match url {
                 Some(url) => format!("Status page incident opened: {url}"),
                 None => "Status page incident opened".to_owned(),

@@ -41,6 +41,8 @@ pub struct Incident {
     status_page: Option<String>,
     /// Workflow rules that already ran (each runs once per incident).
     workflows_run: BTreeSet<String>,
+    /// When open follow-up actions were last brought up after closing.
+    last_digest_at: Option<DateTime<Utc>>,
     /// When the problem started, which for a report is earlier than the
     /// declaration; durations and time-to-X figures count from here.
     started_at: DateTime<Utc>,
@@ -91,6 +93,8 @@ pub struct FollowUpAction {
     pub number: u32,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// When it was marked done (`done <n>`), if it was.
+    pub done_at: Option<DateTime<Utc>>,
 }
 
 /// A message from the incident conversation kept on the timeline.
@@ -154,6 +158,7 @@ impl Incident {
             announcement: None,
             status_page: None,
             workflows_run: BTreeSet::new(),
+            last_digest_at: None,
             started_at: at,
             declared_at: at,
             // Declaring with a lead means someone has already picked it up.
@@ -287,7 +292,18 @@ impl Incident {
                 number: *number,
                 text: text.clone(),
                 created_at: at,
+                done_at: None,
             }),
+            DomainEvent::ActionCompleted { number } => {
+                if let Some(action) = self
+                    .actions
+                    .iter_mut()
+                    .find(|action| action.number == *number)
+                {
+                    action.done_at = Some(at);
+                }
+            }
+            DomainEvent::FollowUpsDigested {} => self.last_digest_at = Some(at),
             DomainEvent::Renamed { to, .. } => self.title = to.clone(),
             DomainEvent::Pinned {
                 message,
@@ -462,6 +478,17 @@ impl Incident {
 
     pub fn status_page(&self) -> Option<&str> {
         self.status_page.as_deref()
+    }
+
+    pub fn last_digest_at(&self) -> Option<DateTime<Utc>> {
+        self.last_digest_at
+    }
+
+    /// Follow-up actions not marked done.
+    pub fn open_actions(&self) -> impl Iterator<Item = &FollowUpAction> {
+        self.actions
+            .iter()
+            .filter(|action| action.done_at.is_none())
     }
 
     pub fn has_run_workflow(&self, name: &str) -> bool {
@@ -858,7 +885,8 @@ mod tests {
             [FollowUpAction {
                 number: 1,
                 text: "add an alert".into(),
-                created_at: t(4)
+                created_at: t(4),
+                done_at: None,
             }]
         );
         assert_eq!(incident.next_action_number(), 2);

@@ -282,6 +282,7 @@ async fn write_roles_and_actions(
             number: Set(action.number as i32),
             text: Set(action.text.clone()),
             created_at: Set(action.created_at),
+            done_at: Set(action.done_at),
         })
         .collect();
     if !actions.is_empty() {

@@ -24,6 +24,7 @@ pub struct ActionRecord {
     pub number: i32,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the timeline: an event from the log with who and when.
@@ -156,6 +157,7 @@ impl Store {
                 number: row.number,
                 text: row.text,
                 created_at: row.created_at,
+                done_at: row.done_at,
             })
             .collect())
     }

@@ -10,6 +10,7 @@ pub struct Model {
     pub number: i32,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,309 @@
+//! Benchmarks run by `firebreak bench …`. They print numbers and assert
+//! nothing: performance is measured, not asserted, and a slow machine
+//! should give a slow number, not a failure.
+//!
+//! `timers` measures the [`TimerWheel`] on the real [`SystemClock`]: what
+//! it costs to schedule N timers (wall time and resident memory), and how
+//! late they fire. A small [`LatenessCollector`] stands where the
+//! supervisor would and records, for each [`TimerFired`], how long after
+//! its due time it arrived. So lateness includes the wheel's sleep, its
+//! `fire_due` pass and the supervisor's mailbox, which is what an incident
+//! would see.
+
+use actix::{Actor, Context, Handler, Message};
+use chrono::{DateTime, Utc};
+use firebreak_actors::clock::SystemClock;
+use firebreak_actors::engine::{
+    AttachSupervisor, PendingCount, Reschedule, TimerFired, TimerWheel,
+};
+use firebreak_actors::incident::IncidentId;
+use firebreak_actors::store::PendingTimer;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// How far ahead of "now" the earliest timer is due, so that scheduling
+/// normally finishes before anything fires.
+pub const LEAD_TIME: Duration = Duration::from_millis(500);
+
+/// How long to keep waiting for the last timer after its latest possible
+/// due time before giving up and reporting what fired.
+pub const GRACE: Duration = Duration::from_secs(30);
+
+/// Reminder names carry their due time so the collector needs no lookup.
+const REMINDER_PREFIX: &str = "bench:";
+
+#[derive(Debug, Clone, Copy)]
+pub struct TimerBenchOptions {
+    /// How many incidents get one timer each.
+    pub count: u64,
+    /// Due times are spread uniformly over `now + LEAD_TIME ..= now +
+    /// LEAD_TIME + spread`.
+    pub spread: Duration,
+}
+
+/// The measured numbers; `Display` prints them as `name value unit` lines.
+#[derive(Debug, Clone)]
+pub struct TimerReport {
+    pub scheduled: u64,
+    /// What the wheel said was pending right after scheduling. Less than
+    /// `scheduled` only if scheduling outlasted [`LEAD_TIME`].
+    pub pending: usize,
+    pub schedule_time: Duration,
+    /// Growth of the resident set across scheduling, in bytes (signed: the
+    /// allocator may hand memory back).
+    pub memory_growth: i64,
+    /// Lateness of every fired timer in nanoseconds, sorted.
+    pub lateness_nanos: Vec<i64>,
+}
+
+impl TimerReport {
+    pub fn fired(&self) -> u64 {
+        self.lateness_nanos.len() as u64
+    }
+
+    /// Whether every scheduled timer fired before the timeout.
+    pub fn is_complete(&self) -> bool {
+        self.fired() == self.scheduled
+    }
+}
+
+impl fmt::Display for TimerReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MIB: f64 = 1024.0 * 1024.0;
+        let per_timer = self.memory_growth / i64::try_from(self.scheduled.max(1)).unwrap_or(1);
+        let lateness = |percent: f64| match percentile(&self.lateness_nanos, percent) {
+            Some(nanos) => format!("{:.2}", nanos as f64 / 1e6),
+            None => "n/a".to_owned(),
+        };
+        writeln!(f, "timers_pending {} timers", self.pending)?;
+        writeln!(
+            f,
+            "timers_schedule_time {:.1} ms",
+            self.schedule_time.as_secs_f64() * 1e3
+        )?;
+        writeln!(
+            f,
+            "timers_memory {:.1} MiB",
+            self.memory_growth as f64 / MIB
+        )?;
+        writeln!(f, "timers_memory_per_timer {per_timer} bytes")?;
+        writeln!(f, "timers_lateness_p50 {} ms", lateness(50.0))?;
+        writeln!(f, "timers_lateness_p99 {} ms", lateness(99.0))?;
+        writeln!(f, "timers_lateness_max {} ms", lateness(100.0))?;
+        write!(f, "timers_fired {} timers", self.fired())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("actor mailbox error: {0}")]
+    Mailbox(#[from] actix::MailboxError),
+    #[error("could not read /proc/self/status for the resident set size")]
+    ReadStatus(#[source] std::io::Error),
+    #[error("/proc/self/status has no readable VmRSS line")]
+    NoRss,
+    #[error("{0} timers is more than incident ids can number")]
+    TooMany(u64),
+    #[error("a due time is outside the range chrono can express in nanoseconds")]
+    TimeOutOfRange,
+}
+
+/// Schedules `options.count` timers on a fresh wheel, waits for them all
+/// to fire (or for the timeout), and returns the numbers. Must run inside
+/// an actix `System`.
+pub async fn run_timers(options: TimerBenchOptions) -> Result<TimerReport, BenchError> {
+    let count = usize::try_from(options.count).map_err(|_| BenchError::TooMany(options.count))?;
+    let last_id = i64::try_from(options.count).map_err(|_| BenchError::TooMany(options.count))?;
+    let spread_nanos = u64::try_from(options.spread.as_nanos()).unwrap_or(u64::MAX);
+    let lead_nanos = i64::try_from(LEAD_TIME.as_nanos()).unwrap_or(i64::MAX);
+
+    // Everything the driver needs is allocated and touched before the
+    // first RSS reading, so the growth is the wheel's (plus the transient
+    // messages the allocator keeps for reuse).
+    let mut random = SplitMix64(0x5eed_f12e_b2ea_c0de);
+    let offsets: Vec<i64> = (0..count)
+        .map(|_| {
+            let jitter = random.next() % spread_nanos.saturating_add(1);
+            lead_nanos.saturating_add(i64::try_from(jitter).unwrap_or(i64::MAX))
+        })
+        .collect();
+    let (done_sender, done) = oneshot::channel();
+    let collector = LatenessCollector {
+        expected: count,
+        lateness_nanos: Vec::with_capacity(count),
+        done: Some(done_sender),
+    }
+    .start();
+    let wheel = TimerWheel::new(Arc::new(SystemClock)).start();
+    wheel
+        .send(AttachSupervisor(collector.clone().recipient()))
+        .await?;
+    let rss_before = resident_set_bytes()?;
+
+    let start = Utc::now();
+    let start_nanos = start
+        .timestamp_nanos_opt()
+        .ok_or(BenchError::TimeOutOfRange)?;
+    let started = Instant::now();
+    for (id, offset) in (1..=last_id).zip(&offsets) {
+        let due_nanos = start_nanos
+            .checked_add(*offset)
+            .ok_or(BenchError::TimeOutOfRange)?;
+        // `send().await`, not `do_send` (which the engine uses): one message
+        // in flight at a time keeps the mailbox from holding N messages at
+        // once, which would show up as the wheel's memory. The time thus
+        // includes one round trip per incident.
+        wheel
+            .send(Reschedule {
+                incident: IncidentId(id),
+                timers: vec![PendingTimer {
+                    reminder: format!("{REMINDER_PREFIX}{due_nanos}"),
+                    due_at: DateTime::from_timestamp_nanos(due_nanos),
+                }],
+            })
+            .await?;
+    }
+    let schedule_time = started.elapsed();
+    let rss_after = resident_set_bytes()?;
+    let pending = wheel.send(PendingCount).await?;
+
+    let deadline = LEAD_TIME + options.spread + GRACE;
+    let remaining = deadline.saturating_sub(started.elapsed());
+    // On timeout (or if the collector died) report what fired so far.
+    let _ = tokio::time::timeout(remaining, done).await;
+    let mut lateness_nanos = collector.send(TakeLateness).await?;
+    lateness_nanos.sort_unstable();
+
+    Ok(TimerReport {
+        scheduled: options.count,
+        pending,
+        schedule_time,
+        memory_growth: i64::try_from(rss_after)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(i64::try_from(rss_before).unwrap_or(i64::MAX)),
+        lateness_nanos,
+    })
+}
+
+/// The value at `percent` (0–100) of an ascending slice, by nearest rank:
+/// the smallest value with at least `percent`% of the values at or below
+/// it. 100 gives the maximum; `None` for an empty slice.
+pub fn percentile<T: Copy>(sorted: &[T], percent: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent.clamp(0.0, 100.0) / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// This process's resident set size, from `VmRSS` in `/proc/self/status`
+/// (Linux only).
+pub fn resident_set_bytes() -> Result<u64, BenchError> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(BenchError::ReadStatus)?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|kib| kib.trim().parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or(BenchError::NoRss)
+}
+
+/// Stands in for the supervisor: notes how late each timer arrived and
+/// says when the expected number have.
+struct LatenessCollector {
+    expected: usize,
+    lateness_nanos: Vec<i64>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl Actor for LatenessCollector {
+    type Context = Context<Self>;
+}
+
+impl Handler<TimerFired> for LatenessCollector {
+    type Result = ();
+
+    fn handle(&mut self, message: TimerFired, _ctx: &mut Self::Context) {
+        let Some(now) = Utc::now().timestamp_nanos_opt() else {
+            return;
+        };
+        let due = message
+            .reminder
+            .strip_prefix(REMINDER_PREFIX)
+            .and_then(|nanos| nanos.parse::<i64>().ok());
+        // Only the benchmark's own timers reach this wheel.
+        if let Some(due) = due {
+            self.lateness_nanos.push(now.saturating_sub(due));
+        }
+        if self.lateness_nanos.len() >= self.expected {
+            if let Some(done) = self.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Hands over the lateness recorded so far (unsorted).
+#[derive(Message)]
+#[rtype(result = "Vec<i64>")]
+struct TakeLateness;
+
+impl Handler<TakeLateness> for LatenessCollector {
+    type Result = Vec<i64>;
+
+    fn handle(&mut self, _message: TakeLateness, _ctx: &mut Self::Context) -> Vec<i64> {
+        std::mem::take(&mut self.lateness_nanos)
+    }
+}
+
+/// A tiny deterministic generator (Steele, Lea and Flood's SplitMix64),
+/// so due times are spread the same way on every run without a `rand`
+/// dependency.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentile_of_an_empty_slice_is_none() {
+        assert_eq!(percentile::<i64>(&[], 50.0), None);
+    }
+
+    #[test]
+    fn percentile_picks_the_nearest_rank() {
+        let values: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 50.0), Some(50));
+        assert_eq!(percentile(&values, 99.0), Some(99));
+        assert_eq!(percentile(&values, 99.5), Some(100));
+        assert_eq!(percentile(&values, 100.0), Some(100));
+        assert_eq!(percentile(&values, 0.0), Some(1));
+    }
+
+    #[test]
+    fn percentile_of_few_values_rounds_the_rank_up() {
+        assert_eq!(percentile(&[7], 50.0), Some(7));
+        assert_eq!(percentile(&[1, 2, 3], 50.0), Some(2));
+        assert_eq!(percentile(&[1, 2, 3, 4], 50.0), Some(2));
+        assert_eq!(percentile(&[1, 2, 3, 4], 99.0), Some(4));
+    }
+
+    #[test]
+    fn out_of_range_percentages_are_clamped() {
+        assert_eq!(percentile(&[1, 2, 3], -5.0), Some(1));
+        assert_eq!(percentile(&[1, 2, 3], 250.0), Some(3));
+    }
+}
