@@ -17,6 +17,7 @@ use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
 use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
 use firebreak_adapters::slack::client::SlackClient;
+use firebreak_adapters::slack::client::Sleeper;
 use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::statuspage::StatusPage;
@@ -89,7 +90,7 @@ impl Application {
             });
         }
 
-        let pagers = pagers(&settings)?;
+        let pagers = pagers(&settings, Arc::new(ClockSleeper(clock.clone())))?;
         let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
             store: store.clone(),
@@ -188,7 +189,10 @@ impl Application {
 }
 
 /// The escalation targets, by name, from `[escalation.targets.NAME]`.
-fn pagers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dyn Pager>>> {
+fn pagers(
+    settings: &Settings,
+    sleeper: Arc<dyn Sleeper>,
+) -> anyhow::Result<HashMap<String, Arc<dyn Pager>>> {
     let mut pagers: HashMap<String, Arc<dyn Pager>> = HashMap::new();
     for (name, target) in &settings.escalation.targets {
         let missing = |key: &str| anyhow::anyhow!("[escalation.targets.{name}] needs `{key}`");
@@ -196,17 +200,17 @@ fn pagers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dyn Pager>>
             "pagerduty" => {
                 let key = target.routing_key.as_ref().ok_or_else(|| missing("routing_key"))?;
                 let base = target.api_base_url.as_deref().unwrap_or(paging::pagerduty::DEFAULT_API_BASE_URL);
-                Arc::new(PagerDuty::new(name, base, key.expose().to_owned())?)
+                Arc::new(PagerDuty::new(name, base, key.expose().to_owned())?.with_sleeper(sleeper.clone()))
             }
             "opsgenie" => {
                 let key = target.api_key.as_ref().ok_or_else(|| missing("api_key"))?;
                 let base = target.api_base_url.as_deref().unwrap_or(paging::opsgenie::DEFAULT_API_BASE_URL);
-                Arc::new(Opsgenie::new(name, base, key.expose().to_owned())?)
+                Arc::new(Opsgenie::new(name, base, key.expose().to_owned())?.with_sleeper(sleeper.clone()))
             }
             "webhook" => {
                 let url = target.url.as_deref().ok_or_else(|| missing("url"))?;
                 let secret = target.secret.as_ref().map(|secret| secret.expose().to_owned());
-                Arc::new(Webhook::new(name, url, secret)?)
+                Arc::new(Webhook::new(name, url, secret)?.with_sleeper(sleeper.clone()))
             }
             other => anyhow::bail!(
                 "[escalation.targets.{name}] kind `{other}` is not one of pagerduty, opsgenie, webhook"
@@ -215,6 +219,19 @@ fn pagers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dyn Pager>>
         pagers.insert(name.clone(), pager);
     }
     Ok(pagers)
+}
+
+/// Retry back-offs of outbound integrations wait on the engine's clock,
+/// so a manual clock drives them in tests too.
+struct ClockSleeper(Arc<dyn Clock>);
+
+#[async_trait::async_trait]
+impl Sleeper for ClockSleeper {
+    async fn sleep(&self, delay: std::time::Duration) {
+        let until =
+            self.0.now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        self.0.sleep_until(until).await;
+    }
 }
 
 /// Connects and brings the schema up to date.

@@ -651,3 +651,74 @@ async fn a_closed_incident_brings_up_its_open_follow_ups_weekly_even_across_rest
         .as_array()
         .is_some_and(|actions| actions.iter().all(|action| action["done_at"].is_string())));
 }
+
+#[tokio::test]
+async fn a_webhook_page_that_fails_twice_is_retried_signed_and_recorded() {
+    let database = TestDatabase::new().await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&hook)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(2)
+        .mount(&hook)
+        .await;
+    let clock = ManualClock::new(Utc::now());
+    let url = format!("{}/hook", hook.uri());
+    let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), move |settings| {
+        settings.escalation.targets.insert(
+            "platform-hook".into(),
+            TargetSettings {
+                kind: "webhook".into(),
+                url: Some(url),
+                secret: Some(Secret::new("hook-secret")),
+                ..TargetSettings::default()
+            },
+        );
+    })
+    .await;
+    let id = app.declare(json!({ "title": "Queue on fire" })).await["id"]
+        .as_i64()
+        .expect("id");
+    app.conversation_of(id).await;
+
+    // The page's back-offs wait on the engine's clock: run the command
+    // and move time along until the third delivery gets through.
+    let escalate = app.command(id, "escalate platform-hook the queue is melting");
+    let advance = async {
+        while hook.received_requests().await.unwrap_or_default().len() < 3 {
+            clock.advance(Duration::seconds(1));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    let ((status, body), ()) = tokio::join!(escalate, advance);
+    assert_eq!(status, 200, "{body}");
+
+    let requests = hook.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 3, "two failures, then success");
+    let last = &requests[2];
+    let header = |name: &str| {
+        last.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(firebreak_adapters::paging::verify_signature(
+        b"hook-secret",
+        &header(firebreak_adapters::paging::webhook::TIMESTAMP_HEADER),
+        &last.body,
+        &header(firebreak_adapters::paging::webhook::SIGNATURE_HEADER),
+    ));
+    let sent: Value = serde_json::from_slice(&last.body).expect("JSON body");
+    assert_eq!(sent["dedup_key"], format!("INC-{id}"));
+    let timeline = app.timeline_texts(id).await.join("\n");
+    assert!(timeline.contains("platform-hook"), "{timeline}");
+    assert!(!timeline.contains("Failed"), "{timeline}");
+}
