@@ -16,7 +16,7 @@
 //! client's secrets in case a provider echoes them back in an error body.
 
 use super::secret::Secret;
-use crate::slack::client::{RetryPolicy, Sleeper, TokioSleeper};
+use crate::slack::client::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use std::error::Error as _;
@@ -118,55 +118,18 @@ impl Delivery {
     where
         F: Fn() -> RequestBuilder + Sync,
     {
-        let max_attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 1;
-        loop {
-            let failure = match self.attempt(what, build()).await {
-                Ok(delivered) => return Ok(delivered),
-                Err(failure) => failure,
-            };
-            let (delay, reason) = match failure {
-                Failure::Final(reason) => {
-                    tracing::warn!(%reason, "{what} refused; not retrying");
-                    return Err(DeliveryError::Rejected(reason));
-                }
-                Failure::RateLimited { retry_after } => {
-                    // Without a usable Retry-After, back off as for an
-                    // outage rather than hammering at a fixed pace.
-                    let retry_after = retry_after.unwrap_or_else(|| self.retry.backoff(attempt));
-                    if retry_after > self.retry.max_retry_after {
-                        tracing::warn!(
-                            retry_after_s = retry_after.as_secs(),
-                            "{what}: asked to wait longer than we allow; giving up"
-                        );
-                        return Err(DeliveryError::RateLimited { retry_after });
-                    }
-                    if attempt >= max_attempts {
-                        tracing::warn!(attempt, "{what}: still rate limited; giving up");
-                        return Err(DeliveryError::RateLimited { retry_after });
-                    }
-                    (retry_after, "rate limited".to_owned())
-                }
-                Failure::Transient(reason) => {
-                    if attempt >= max_attempts {
-                        tracing::warn!(attempt, %reason, "{what} still failing; giving up");
-                        return Err(DeliveryError::Unavailable(format!(
-                            "{reason} (gave up after {attempt} attempts)"
-                        )));
-                    }
-                    (self.retry.backoff(attempt), reason)
-                }
-            };
-            tracing::warn!(
-                attempt,
-                max_attempts,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                %reason,
-                "{what} failed; retrying"
-            );
-            self.sleeper.sleep(delay).await;
-            attempt += 1;
-        }
+        with_retries(&self.retry, &*self.sleeper, what, || {
+            self.attempt(what, build())
+        })
+        .await
+        .map_err(|gave_up| match gave_up {
+            GaveUp::Final(reason) => {
+                tracing::warn!(%reason, "{what} refused; not retrying");
+                DeliveryError::Rejected(reason)
+            }
+            GaveUp::RateLimited { retry_after } => DeliveryError::RateLimited { retry_after },
+            GaveUp::Unavailable(reason) => DeliveryError::Unavailable(reason),
+        })
     }
 
     /// One request and the classification of its answer. Every text in a
@@ -176,21 +139,21 @@ impl Delivery {
             .timeout(self.request_timeout)
             .send()
             .await
-            .map_err(|error| Failure::Transient(self.describe_transport_error(what, error)))?;
+            .map_err(|error| Attempt::Transient(self.describe_transport_error(what, error)))?;
 
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS || Some(status) == self.extra_rate_limit_status {
-            return Err(Failure::RateLimited {
+            return Err(Attempt::RateLimited {
                 retry_after: parse_retry_after(response.headers()),
             });
         }
         // 408 is the server giving up on a slow request: the network, not
         // the request, was at fault.
         if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-            return Err(Failure::Transient(format!("{what}: HTTP {status}")));
+            return Err(Attempt::Transient(format!("{what}: HTTP {status}")));
         }
         if status.is_redirection() {
-            return Err(Failure::Final(format!(
+            return Err(Attempt::Final(format!(
                 "{what}: HTTP {status}; redirects are not followed, configure the final URL"
             )));
         }
@@ -199,7 +162,7 @@ impl Delivery {
             let body = response
                 .bytes()
                 .await
-                .map_err(|error| Failure::Transient(self.describe_transport_error(what, error)))?;
+                .map_err(|error| Attempt::Transient(self.describe_transport_error(what, error)))?;
             return Ok(Delivered {
                 body: body.to_vec(),
             });
@@ -215,7 +178,7 @@ impl Delivery {
         } else {
             format!("{what}: HTTP {status}: {excerpt}")
         };
-        Err(Failure::Final(self.scrub(reason)))
+        Err(Attempt::Final(self.scrub(reason)))
     }
 
     /// reqwest's own message is generic ("error sending request"); the
@@ -256,15 +219,8 @@ impl fmt::Debug for Delivery {
     }
 }
 
-/// Why one attempt failed, before the retry loop decides what to do.
-enum Failure {
-    /// Retrying cannot help: the text says why.
-    Final(String),
-    /// Wait (the provider's `Retry-After`, when it gave one), then retry.
-    RateLimited { retry_after: Option<Duration> },
-    /// Back off, then retry; the text says what happened.
-    Transient(String),
-}
+/// How one attempt went when it did not succeed; texts already scrubbed.
+type Failure = Attempt<String>;
 
 /// A provider's base URL: http(s), no query or fragment, so endpoint paths
 /// can be appended to it. `what` names the setting in the error.

@@ -28,6 +28,7 @@ mod user_cache;
 
 pub use error::SlackError;
 pub use methods::{AuthInfo, ChannelInfo, PostedMessage, UserInfo, ViewInfo};
+pub(crate) use retry::{with_retries, Attempt, GaveUp};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -182,53 +183,18 @@ impl SlackClient {
         body: EncodedBody,
     ) -> Result<Value, SlackError> {
         check_method_name(method)?;
-        let max_attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 1;
-        loop {
-            let failure = match self.attempt(method, &body).await {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
-            };
-            let (delay, reason) = match failure {
-                Failure::Final(error) => return Err(error),
-                Failure::RateLimited { retry_after } => {
-                    if retry_after > self.retry.max_retry_after {
-                        tracing::warn!(
-                            retry_after_s = retry_after.as_secs(),
-                            max_retry_after_s = self.retry.max_retry_after.as_secs(),
-                            "Slack asked for a longer wait than we allow; giving up"
-                        );
-                        return Err(SlackError::RateLimited { retry_after });
-                    }
-                    if attempt >= max_attempts {
-                        tracing::warn!(attempt, "still rate limited; giving up");
-                        return Err(SlackError::RateLimited { retry_after });
-                    }
-                    (retry_after, "rate limited".to_owned())
-                }
-                Failure::Transient(reason) => {
-                    if attempt >= max_attempts {
-                        tracing::warn!(attempt, %reason, "Slack call still failing; giving up");
-                        return Err(SlackError::Unavailable(format!(
-                            "{reason} (gave up after {attempt} attempts)"
-                        )));
-                    }
-                    (self.retry.backoff(attempt), reason)
-                }
-            };
-            tracing::warn!(
-                attempt,
-                max_attempts,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                %reason,
-                "Slack call failed; retrying"
-            );
-            self.sleeper.sleep(delay).await;
-            attempt += 1;
-        }
+        let what = format!("Slack {method}");
+        with_retries(&self.retry, &*self.sleeper, &what, || {
+            self.attempt(method, &body)
+        })
+        .await
+        .map_err(|gave_up| match gave_up {
+            GaveUp::Final(error) => error,
+            GaveUp::RateLimited { retry_after } => SlackError::RateLimited { retry_after },
+            GaveUp::Unavailable(reason) => SlackError::Unavailable(reason),
+        })
     }
 
-    /// One request and the classification of its answer.
     async fn attempt(&self, method: &str, body: &EncodedBody) -> Result<Value, Failure> {
         let response = self
             .http
@@ -239,25 +205,25 @@ impl SlackClient {
             .timeout(self.request_timeout)
             .send()
             .await
-            .map_err(|error| Failure::Transient(self.describe_transport_error(method, &error)))?;
+            .map_err(|error| Attempt::Transient(self.describe_transport_error(method, &error)))?;
 
         let status = response.status();
         let retry_after = parse_retry_after(response.headers());
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(Failure::RateLimited {
-                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+            return Err(Attempt::RateLimited {
+                retry_after: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
             });
         }
         if status.is_server_error() {
-            return Err(Failure::Transient(format!("{method}: HTTP {status}")));
+            return Err(Attempt::Transient(format!("{method}: HTTP {status}")));
         }
         // A body cut off mid-way is the network failing, not Slack answering.
         let bytes = response
             .bytes()
             .await
-            .map_err(|error| Failure::Transient(self.describe_transport_error(method, &error)))?;
+            .map_err(|error| Attempt::Transient(self.describe_transport_error(method, &error)))?;
         let answer: Value = serde_json::from_slice(&bytes).map_err(|_| {
-            Failure::Final(invalid_response(
+            Attempt::Final(invalid_response(
                 method,
                 format!("HTTP {status} with a body that is not JSON"),
             ))
@@ -266,7 +232,7 @@ impl SlackClient {
         match answer.get("ok").and_then(Value::as_bool) {
             Some(true) if status.is_success() => Ok(answer),
             Some(false) => Err(classify_refusal(method, &answer, retry_after)),
-            _ => Err(Failure::Final(invalid_response(
+            _ => Err(Attempt::Final(invalid_response(
                 method,
                 format!("HTTP {status} without the documented boolean `ok`"),
             ))),
@@ -307,28 +273,21 @@ struct EncodedBody {
     bytes: Vec<u8>,
 }
 
-/// Why one attempt failed, before the retry loop decides what to do.
-enum Failure {
-    /// Retrying cannot help: return this.
-    Final(SlackError),
-    /// Wait `retry_after` (if the policy allows), then try again.
-    RateLimited { retry_after: Duration },
-    /// Back off, then try again; the text says what happened.
-    Transient(String),
-}
+/// How one attempt went when it did not succeed.
+type Failure = Attempt<SlackError>;
 
 fn classify_refusal(method: &str, answer: &Value, retry_after: Option<Duration>) -> Failure {
     let text_field = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
     let code = text_field("error").unwrap_or_else(|| "unknown_error".to_owned());
     if code == "ratelimited" {
-        return Failure::RateLimited {
-            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        return Attempt::RateLimited {
+            retry_after: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
         };
     }
     if TRANSIENT_ERROR_CODES.contains(&code.as_str()) {
-        return Failure::Transient(format!("{method}: {code}"));
+        return Attempt::Transient(format!("{method}: {code}"));
     }
-    Failure::Final(SlackError::Api {
+    Attempt::Final(SlackError::Api {
         method: method.to_owned(),
         code,
         needed: text_field("needed"),

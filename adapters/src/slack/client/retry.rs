@@ -71,3 +71,84 @@ impl Sleeper for TokioSleeper {
         tokio::time::sleep(delay).await;
     }
 }
+
+/// How one attempt of a retried call went, when it did not succeed.
+#[derive(Debug)]
+pub(crate) enum Attempt<E> {
+    /// Retrying cannot help: stop with this.
+    Final(E),
+    /// Wait `retry_after` (the provider's `Retry-After`), or back off as
+    /// for an outage when it gave none, then try again.
+    RateLimited { retry_after: Option<Duration> },
+    /// Back off, then try again; the text says what happened.
+    Transient(String),
+}
+
+/// Why a retried call stopped without succeeding.
+#[derive(Debug)]
+pub(crate) enum GaveUp<E> {
+    Final(E),
+    RateLimited { retry_after: Duration },
+    Unavailable(String),
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `policy` runs out,
+/// waiting through `sleeper` between tries. Every Web API, paging and
+/// status-page call retries through here, so they all give up the same
+/// way. `what` names the call in logs and must hold no secret.
+pub(crate) async fn with_retries<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    sleeper: &dyn Sleeper,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, GaveUp<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Attempt<E>>>,
+{
+    let max_attempts = policy.max_attempts.max(1);
+    let mut number = 1;
+    loop {
+        let failure = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(failure) => failure,
+        };
+        let (delay, reason) = match failure {
+            Attempt::Final(error) => return Err(GaveUp::Final(error)),
+            Attempt::RateLimited { retry_after } => {
+                let retry_after = retry_after.unwrap_or_else(|| policy.backoff(number));
+                if retry_after > policy.max_retry_after {
+                    tracing::warn!(
+                        retry_after_s = retry_after.as_secs(),
+                        max_retry_after_s = policy.max_retry_after.as_secs(),
+                        "{what}: asked to wait longer than we allow; giving up"
+                    );
+                    return Err(GaveUp::RateLimited { retry_after });
+                }
+                if number >= max_attempts {
+                    tracing::warn!(attempt = number, "{what}: still rate limited; giving up");
+                    return Err(GaveUp::RateLimited { retry_after });
+                }
+                (retry_after, "rate limited".to_owned())
+            }
+            Attempt::Transient(reason) => {
+                if number >= max_attempts {
+                    tracing::warn!(attempt = number, %reason, "{what}: still failing; giving up");
+                    return Err(GaveUp::Unavailable(format!(
+                        "{reason} (gave up after {number} attempts)"
+                    )));
+                }
+                (policy.backoff(number), reason)
+            }
+        };
+        tracing::warn!(
+            attempt = number,
+            max_attempts,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            %reason,
+            "{what} failed; retrying"
+        );
+        sleeper.sleep(delay).await;
+        number += 1;
+    }
+}
