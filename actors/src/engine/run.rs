@@ -242,10 +242,10 @@ pub(super) async fn reconcile(
         commit(core, incident, std::slice::from_ref(&event), None, None).await?;
         super::duties::carry_out_duties(core, incident, &[event]).await;
     }
-    // The timers on disk and in the wheel follow the state as it is now
-    // (the policy may have changed since they were written).
+    // The wheel follows the state as it is now. The timers on disk were
+    // written with the incident's last change, and rehydration rewrites
+    // those a policy change made stale.
     let timers = schedule_of(core, incident);
-    core.store.replace_timers(incident.id(), &timers).await?;
     core.timers.do_send(Reschedule {
         incident: incident.id(),
         timers,

@@ -19,7 +19,7 @@ use crate::incident::{
 };
 use crate::metrics::EngineMetrics;
 use crate::render;
-use crate::store::RecordedEvent;
+use crate::store::{PendingTimer, RecordedEvent};
 use actix::{
     Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message,
     ResponseActFuture, WrapFuture,
@@ -27,7 +27,7 @@ use actix::{
 use firebreak_adapters::{
     ChatEvent, ChatEventKind, ConversationRef, Message as ChatMessage, UserRef,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -565,9 +565,9 @@ impl Handler<Rehydrate> for Supervisor {
     type Result = AtomicResponse<Self, Result<usize, EngineError>>;
 
     fn handle(&mut self, _message: Rehydrate, _ctx: &mut Self::Context) -> Self::Result {
-        let store = self.core.store.clone();
-        let timers = self.core.timers.clone();
+        let core = self.core.clone();
         let load = async move {
+            let store = &core.store;
             let mut incidents = Vec::new();
             for id in store.open_incident_ids().await? {
                 match store.load_incident(id).await? {
@@ -575,19 +575,24 @@ impl Handler<Rehydrate> for Supervisor {
                     None => tracing::warn!(incident = %id, "open incident has no events"),
                 }
             }
-            // Closed incidents have no actor, but may still have timers
-            // (the follow-up digest): the wheel gets them from the store.
-            let mut closed: std::collections::BTreeMap<
-                IncidentId,
-                Vec<crate::store::PendingTimer>,
-            > = std::collections::BTreeMap::new();
+            let mut stored: BTreeMap<IncidentId, Vec<PendingTimer>> = BTreeMap::new();
             for (id, timer) in store.pending_timers().await? {
-                if !incidents.iter().any(|incident| incident.id() == id) {
-                    closed.entry(id).or_default().push(timer);
+                stored.entry(id).or_default().push(timer);
+            }
+            // Open incidents' timers on disk were written with their last
+            // change; only those a policy change made stale are rewritten,
+            // not every incident at every start.
+            for incident in &incidents {
+                let due = super::run::schedule_of(&core, incident);
+                let on_disk = stored.remove(&incident.id()).unwrap_or_default();
+                if !same_timers(&due, &on_disk) {
+                    store.replace_timers(incident.id(), &due).await?;
                 }
             }
-            for (incident, pending) in closed {
-                timers.do_send(super::Reschedule {
+            // Closed incidents have no actor, but may still have timers
+            // (the follow-up digest): the wheel gets them from the store.
+            for (incident, pending) in stored {
+                core.timers.do_send(super::Reschedule {
                     incident,
                     timers: pending,
                 });
@@ -611,6 +616,20 @@ impl Handler<Rehydrate> for Supervisor {
             },
         )))
     }
+}
+
+/// Whether two schedules hold the same reminders at the same times, to
+/// the microsecond (what PostgreSQL keeps of a timestamp).
+fn same_timers(a: &[PendingTimer], b: &[PendingTimer]) -> bool {
+    let key = |timers: &[PendingTimer]| {
+        let mut keys: Vec<(String, i64)> = timers
+            .iter()
+            .map(|timer| (timer.reminder.clone(), timer.due_at.timestamp_micros()))
+            .collect();
+        keys.sort();
+        keys
+    };
+    key(a) == key(b)
 }
 
 /// Whether start-up has finished (rehydration done).
