@@ -3,7 +3,7 @@
 //! and reminding people in the incident conversation. Every page and its
 //! outcome lands on the timeline.
 
-use super::run::commit;
+use super::run::{commit, record_failure};
 use super::EngineCore;
 use crate::incident::{DomainEvent, Incident, ReminderKind, Status};
 use crate::render::actions;
@@ -276,12 +276,8 @@ pub(super) async fn tell(
     };
     let conversation = ConversationRef::new(incident.platform(), conversation);
     if let Err(error) = adapter.post_message(&conversation, &message).await {
-        tracing::warn!(incident = %incident.id(), %conversation, %error, "could not notify");
-        let event = DomainEvent::EffectFailed {
-            effect: format!("notify {}", conversation.id),
-            error: error.to_string(),
-        };
-        if let Err(error) = commit(core, incident, &[event], None, None).await {
+        let effect = format!("notify {}", conversation.id);
+        if let Err(error) = record_failure(core, incident, &effect, &error).await {
             tracing::error!(incident = %incident.id(), %error, "could not record an effect failure");
         }
     }

@@ -653,7 +653,7 @@ async fn answer_in_chat(core: &EngineCore, incident: &Incident, source: &Source,
     }
 }
 
-async fn record_failure(
+pub(super) async fn record_failure(
     core: &EngineCore,
     incident: &mut Incident,
     effect: &str,
