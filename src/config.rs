@@ -25,6 +25,7 @@ pub struct Settings {
     pub severity: BTreeMap<String, SeveritySettings>,
     pub memory: MemorySettings,
     pub slack: SlackSettings,
+    pub matrix: MatrixSettings,
     pub reminders: ReminderSettings,
     pub escalation: EscalationSettings,
     pub statuspage: Option<StatusPageSettings>,
@@ -260,6 +261,70 @@ pub struct SlackSettings {
     pub channel_prefix: String,
 }
 
+/// `[matrix]`: a bot account on any homeserver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatrixSettings {
+    /// `https://matrix.example.org`; Matrix is enabled when this is set.
+    pub homeserver_url: Option<String>,
+    /// `@firebreak:example.org`: needed for a password login; with a
+    /// token the homeserver says who the bot is.
+    pub user_id: Option<String>,
+    pub access_token: Option<Secret>,
+    /// Used only when no access token is configured.
+    pub password: Option<Secret>,
+    /// Room id (`!abc:example.org`) or alias (`#incidents:example.org`)
+    /// where incidents are declared and announced. The bot joins it at
+    /// start-up if it has been invited.
+    pub announce_room: Option<String>,
+    /// Put in front of incident room names.
+    pub room_prefix: String,
+    /// What addresses the bot besides a mention.
+    pub command_prefix: String,
+    /// Who may invite the bot into rooms: user ids and server names.
+    /// Empty: anyone on the bot's own server.
+    pub allowed_inviters: Vec<String>,
+    /// Incident rooms anyone on the server may join (`public_chat`);
+    /// off by default (`private_chat`, invite-only).
+    pub public_rooms: bool,
+    /// How long one `/sync` waits for news (`30s`).
+    pub sync_timeout: String,
+    /// Events per room one sync returns before the rest is read back.
+    pub timeline_limit: u32,
+}
+
+impl Default for MatrixSettings {
+    fn default() -> Self {
+        Self {
+            homeserver_url: None,
+            user_id: None,
+            access_token: None,
+            password: None,
+            announce_room: None,
+            room_prefix: "inc-".into(),
+            command_prefix: "!incident".into(),
+            allowed_inviters: Vec::new(),
+            public_rooms: false,
+            sync_timeout: "30s".into(),
+            timeline_limit: 50,
+        }
+    }
+}
+
+impl MatrixSettings {
+    pub fn sync_timeout(&self) -> Result<std::time::Duration, SettingsError> {
+        parse_duration(&self.sync_timeout)
+            .ok()
+            .and_then(|duration| duration.to_std().ok())
+            .ok_or_else(|| {
+                SettingsError::Invalid(format!(
+                    "[matrix] sync_timeout `{}` is not a duration like `30s`",
+                    self.sync_timeout
+                ))
+            })
+    }
+}
+
 impl Default for SlackSettings {
     fn default() -> Self {
         Self {
@@ -349,6 +414,7 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("incident.roles")
                     .with_list_parse_key("incident.pin_reactions")
+                    .with_list_parse_key("matrix.allowed_inviters")
                     .with_list_parse_key("severity.1.page")
                     .with_list_parse_key("severity.2.page")
                     .with_list_parse_key("severity.3.page")
@@ -370,6 +436,7 @@ impl Settings {
         settings.policy()?;
         settings.workflows()?;
         settings.follow_up_digest_every()?;
+        settings.matrix.sync_timeout()?;
         Ok(settings)
     }
 

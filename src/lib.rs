@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod matrix;
 pub mod routes;
 pub mod slack_manifest;
 pub mod startup;

@@ -2,6 +2,7 @@
 //! HTTP server. `main` and the tests start the application the same way.
 
 use crate::config::Settings;
+use crate::matrix::MatrixSetup;
 use crate::routes::SlackEndpoint;
 use crate::routes::{self, AppState};
 use actix::{Actor, Addr};
@@ -16,8 +17,8 @@ use firebreak_actors::metrics::EngineMetrics;
 use firebreak_actors::store::Store;
 use firebreak_adapters::memory::MemoryAdapter;
 use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
+use firebreak_adapters::retry::Sleeper;
 use firebreak_adapters::slack::client::SlackClient;
-use firebreak_adapters::slack::client::Sleeper;
 use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::statuspage::StatusPage;
@@ -90,6 +91,20 @@ impl Application {
             });
         }
 
+        let inbox_wake = Arc::new(Notify::new());
+        let mut matrix = None;
+        if let Some(homeserver) = &settings.matrix.homeserver_url {
+            let setup = MatrixSetup::connect(
+                &settings.matrix,
+                homeserver,
+                store.clone(),
+                inbox_wake.clone(),
+            )
+            .await?;
+            platforms = platforms.with(setup.adapter.clone(), setup.announce.clone());
+            matrix = Some(setup);
+        }
+
         let pagers = pagers(&settings, Arc::new(ClockSleeper(clock.clone())))?;
         let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
@@ -128,9 +143,11 @@ impl Application {
             .context("the supervisor stopped during start-up")??;
         tracing::info!(open_incidents = count, "engine ready");
 
-        let inbox_wake = Arc::new(Notify::new());
         let worker = InboxWorker::new(core.clone(), supervisor.clone(), inbox_wake.clone());
         actix::spawn(worker.run());
+        if let Some(matrix) = matrix {
+            matrix.start_receiving().await;
+        }
 
         let address = listen_address(&settings);
         let listener =

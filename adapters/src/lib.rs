@@ -9,10 +9,12 @@
 
 mod adapter;
 mod event;
+pub mod matrix;
 pub mod memory;
 mod message;
 pub mod paging;
 mod refs;
+pub mod retry;
 pub mod slack;
 pub mod statuspage;
 

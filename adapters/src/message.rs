@@ -164,6 +164,12 @@ pub struct Message {
     pub buttons: Vec<Button>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<RichText>,
+    /// Names this delivery durably (the incident, its version, the kind
+    /// of message), so a platform with idempotent sends (Matrix's
+    /// `txnId`) turns a repeat after a crash or timeout into a no-op.
+    /// Not part of what is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_key: Option<String>,
 }
 
 impl Message {
@@ -204,6 +210,11 @@ impl Message {
 
     pub fn with_context(mut self, context: RichText) -> Self {
         self.context = Some(context);
+        self
+    }
+
+    pub fn with_delivery_key(mut self, key: impl Into<String>) -> Self {
+        self.delivery_key = Some(key.into());
         self
     }
 

@@ -18,7 +18,7 @@
 
 use crate::paging::delivery::{self, Delivery, DeliveryError};
 use crate::paging::secret::Secret;
-use crate::slack::client::{RetryPolicy, Sleeper};
+use crate::retry::{RetryPolicy, Sleeper};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};

@@ -10,5 +10,6 @@ mod chat;
 mod durability;
 mod duties;
 mod incident_flow;
+mod matrix;
 mod slack;
 mod tidy;

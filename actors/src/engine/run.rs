@@ -209,9 +209,11 @@ async fn digest_follow_ups(
             action.number, action.text
         )));
     }
-    message = message.with_context(firebreak_adapters::RichText::plain(
-        "Say `done <number>` when one is done.",
-    ));
+    message = message
+        .with_context(firebreak_adapters::RichText::plain(
+            "Say `done <number>` when one is done.",
+        ))
+        .with_delivery_key(delivery_key(incident, "digest"));
     if let (Some(adapter), Some(conversation)) = (
         core.platforms.adapter(incident.platform()).cloned(),
         incident.conversation().cloned(),
@@ -277,7 +279,8 @@ async fn reconcile_chat(core: &EngineCore, incident: &mut Incident) -> Result<()
                 let event = DomainEvent::ConversationOpened { conversation };
                 commit(core, incident, &[event], None, None).await?;
                 if let Some(conversation) = incident.conversation().cloned() {
-                    let brief = render::brief(incident, &core.policy);
+                    let brief = render::brief(incident, &core.policy)
+                        .with_delivery_key(delivery_key(incident, "brief"));
                     // Pinned, so the brief stays findable however long the
                     // conversation grows.
                     let posted = match adapter.post_message(&conversation, &brief).await {
@@ -300,7 +303,8 @@ async fn reconcile_chat(core: &EngineCore, incident: &mut Incident) -> Result<()
     // A private incident is not announced: its existence may be sensitive.
     if incident.announcement().is_none() && !incident.is_final() && !incident.is_private() {
         if let Some(announce) = &endpoint.announce {
-            let headline = render::headline(incident, &core.policy, &core.links(incident));
+            let headline = render::headline(incident, &core.policy, &core.links(incident))
+                .with_delivery_key(delivery_key(incident, "headline"));
             match adapter.post_message(announce, &headline).await {
                 Ok(message) => {
                     commit(
@@ -368,6 +372,7 @@ pub(super) async fn carry_out(
             }
         }
         if let Some(notice) = render::change_notice(events, actor, &core.policy) {
+            let notice = notice.with_delivery_key(delivery_key(incident, "notice"));
             if let Err(error) = adapter.post_message(&conversation, &notice).await {
                 failures.push(("post the change notice", error));
             }
@@ -449,8 +454,11 @@ pub(super) async fn fire_timer(
         core.platforms.adapter(incident.platform()).cloned(),
         incident.conversation().cloned(),
     ) {
-        for message in &reminders {
-            if let Err(error) = adapter.post_message(&conversation, message).await {
+        let version = incident.version();
+        for (number, message) in reminders.into_iter().enumerate() {
+            let key = format!("{}/reminder-{number}", delivery_key_at(incident, version));
+            let message = message.with_delivery_key(key);
+            if let Err(error) = adapter.post_message(&conversation, &message).await {
                 record_failure(core, incident, "post a reminder", &error).await?;
             }
         }
@@ -627,7 +635,8 @@ async fn update_headline(
     let Some(announcement) = incident.announcement() else {
         return Ok(());
     };
-    let headline = render::headline(incident, &core.policy, &core.links(incident));
+    let headline = render::headline(incident, &core.policy, &core.links(incident))
+        .with_delivery_key(delivery_key(incident, "headline-edit"));
     adapter.update_message(announcement, &headline).await
 }
 
@@ -668,6 +677,23 @@ pub(super) async fn record_failure(
     commit(core, incident, &[event], None, None)
         .await
         .map(|_| ())
+}
+
+/// Names a message the incident sends at its current version, so a
+/// platform with idempotent sends recognises a repeat (the same effect
+/// carried out again after a crash or a timed-out call) and posts once.
+/// The declaration time keeps keys apart should incident numbers ever be
+/// reused (a fresh database with the same bot account).
+fn delivery_key(incident: &Incident, what: &str) -> String {
+    format!("{}/{what}", delivery_key_at(incident, incident.version()))
+}
+
+fn delivery_key_at(incident: &Incident, version: u64) -> String {
+    format!(
+        "{}@{}/v{version}",
+        incident.id(),
+        incident.declared_at().timestamp_millis()
+    )
 }
 
 /// `42-payments-failing`: lower-case, dashes, short enough for every

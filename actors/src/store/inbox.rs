@@ -1,6 +1,6 @@
 //! The durable inbox: rows in, rows claimed as processed.
 
-use super::entity::inbox;
+use super::entity::{inbox, sync_cursor};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use firebreak_adapters::Platform;
@@ -51,6 +51,73 @@ impl Store {
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Stores the events of one pulled batch and where reading stopped, in
+    /// one transaction: after a crash either both are there or neither,
+    /// so the next pull neither skips nor repeats an event. Events already
+    /// stored (a batch read twice) are skipped. `events` are `(event id,
+    /// payload)` in the order they happened.
+    pub async fn inbox_insert_batch(
+        &self,
+        platform: Platform,
+        events: &[(String, String)],
+        cursor: &str,
+        position: &str,
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        for (event_id, payload) in events {
+            let row = inbox::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                platform: Set(platform.to_string()),
+                event_id: Set(event_id.clone()),
+                payload: Set(payload.clone()),
+                received_at: Set(received_at),
+                processed_at: Set(None),
+                attempts: Set(0),
+                next_attempt_at: Set(None),
+                last_error: Set(None),
+            };
+            // A conflict inside a PostgreSQL transaction would abort it, so
+            // duplicates are skipped by the statement, not caught after.
+            inbox::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::columns([inbox::Column::Platform, inbox::Column::EventId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        let cursor_row = sync_cursor::ActiveModel {
+            name: Set(cursor.to_owned()),
+            position: Set(position.to_owned()),
+            updated_at: Set(received_at),
+        };
+        sync_cursor::Entity::insert(cursor_row)
+            .on_conflict(
+                OnConflict::column(sync_cursor::Column::Name)
+                    .update_columns([
+                        sync_cursor::Column::Position,
+                        sync_cursor::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Where the named pull stopped, if it ever ran.
+    pub async fn sync_cursor(&self, cursor: &str) -> Result<Option<String>, StoreError> {
+        Ok(sync_cursor::Entity::find_by_id(cursor.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|row| row.position))
     }
 
     /// The oldest unprocessed rows that are due at `now`, in arrival order.
@@ -156,6 +223,42 @@ mod tests {
             .await
             .expect("migrate");
         (store, path)
+    }
+
+    #[tokio::test]
+    async fn a_batch_and_its_cursor_are_stored_together_and_a_reread_batch_adds_nothing() {
+        let (store, path) = store().await;
+        let now = Utc::now();
+        assert_eq!(store.sync_cursor("pull").await.expect("read"), None);
+        let batch = vec![
+            ("$a".to_owned(), "{\"n\":1}".to_owned()),
+            ("$b".to_owned(), "{\"n\":2}".to_owned()),
+        ];
+        store
+            .inbox_insert_batch(Platform::Memory, &batch, "pull", "s1", now)
+            .await
+            .expect("first batch");
+        // The same events read again (a crash before the cursor moved on
+        // elsewhere) plus a new one: only the new one is added.
+        let mut again = batch.clone();
+        again.push(("$c".to_owned(), "{\"n\":3}".to_owned()));
+        store
+            .inbox_insert_batch(Platform::Memory, &again, "pull", "s2", now)
+            .await
+            .expect("second batch");
+        let pending: Vec<String> = store
+            .inbox_pending(10, now)
+            .await
+            .expect("pending")
+            .into_iter()
+            .map(|row| row.event_id)
+            .collect();
+        assert_eq!(pending, ["$a", "$b", "$c"]);
+        assert_eq!(
+            store.sync_cursor("pull").await.expect("read").as_deref(),
+            Some("s2")
+        );
+        let _ = std::fs::remove_file(path);
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@
 //! client's secrets in case a provider echoes them back in an error body.
 
 use super::secret::Secret;
-use crate::slack::client::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
+use crate::retry::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use std::error::Error as _;

@@ -10,7 +10,7 @@
 //!
 //! Every call follows DESIGN.md rule 5: rate limits (429 with
 //! `Retry-After`), 5xx, timeouts and network failures are retried with
-//! backoff through the Slack client's [`RetryPolicy`] and injected
+//! backoff through the shared [`RetryPolicy`] and injected
 //! [`Sleeper`]; a failure that persists comes back as a [`PagingError`] for
 //! the engine to record on the timeline. A 4xx is the request or the
 //! configuration being wrong, so it is returned at once as
@@ -19,8 +19,8 @@
 //! Routing keys, API keys and webhook secrets never appear in `Debug`
 //! output, errors or logs.
 //!
-//! [`RetryPolicy`]: crate::slack::client::RetryPolicy
-//! [`Sleeper`]: crate::slack::client::Sleeper
+//! [`RetryPolicy`]: crate::retry::RetryPolicy
+//! [`Sleeper`]: crate::retry::Sleeper
 
 pub(crate) mod delivery;
 pub mod opsgenie;
@@ -90,7 +90,7 @@ pub enum PagingError {
     #[error("the paging provider is unavailable: {0}")]
     Unavailable(String),
     /// The provider kept answering 429 until the retries ran out, or asked
-    /// for a longer wait than the [`RetryPolicy`](crate::slack::client::RetryPolicy)
+    /// for a longer wait than the [`RetryPolicy`](crate::retry::RetryPolicy)
     /// allows. `retry_after` is its last word on when to try again.
     #[error("the paging provider is rate limiting us (retry after {retry_after:?})")]
     RateLimited { retry_after: Duration },

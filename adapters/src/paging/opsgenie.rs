@@ -19,7 +19,7 @@ use super::{
     check_dedup_key, check_target, clamped_severity, summary_or_reference, truncate_chars, Page,
     PageReceipt, Pager, PagingError,
 };
-use crate::slack::client::{RetryPolicy, Sleeper};
+use crate::retry::{RetryPolicy, Sleeper};
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::Url;

@@ -1,7 +1,7 @@
 //! Shared pieces of the paging and status-page tests: a sleeper that
 //! records the retry schedule instead of waiting, and a short retry policy.
 
-use crate::slack::client::{RetryPolicy, Sleeper};
+use crate::retry::{RetryPolicy, Sleeper};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -29,7 +29,7 @@ use super::{
     check_dedup_key, check_target, clamped_severity, summary_or_reference, Page, PageReceipt,
     Pager, PagingError,
 };
-use crate::slack::client::{RetryPolicy, Sleeper};
+use crate::retry::{RetryPolicy, Sleeper};
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use reqwest::header::CONTENT_TYPE;

@@ -21,16 +21,15 @@
 
 mod error;
 mod methods;
-mod retry;
+
 #[cfg(test)]
 mod tests;
 mod user_cache;
 
 pub use error::SlackError;
 pub use methods::{AuthInfo, ChannelInfo, PostedMessage, UserInfo, ViewInfo};
-pub(crate) use retry::{with_retries, Attempt, GaveUp};
-pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 
+use crate::retry::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::Value;

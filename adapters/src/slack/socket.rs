@@ -30,7 +30,8 @@ mod connection;
 mod tests;
 mod wire;
 
-use crate::slack::client::{RetryPolicy, SlackClient, SlackError, Sleeper, TokioSleeper};
+use crate::retry::{RetryPolicy, Sleeper, TokioSleeper};
+use crate::slack::client::{SlackClient, SlackError};
 use crate::slack::inbound::RequestKind;
 use async_trait::async_trait;
 use connection::{Connection, Ended};

@@ -1,5 +1,6 @@
-//! How hard [`SlackClient`](super::SlackClient) tries before it gives up
-//! ([`RetryPolicy`]), and how it waits between tries ([`Sleeper`]).
+//! How hard every outbound integration (chat Web APIs, pagers, the status
+//! page) tries before it gives up ([`RetryPolicy`]), how it waits between
+//! tries ([`Sleeper`]), and the one retry loop they share ([`with_retries`]).
 //!
 //! Waiting goes through a trait so tests inject a sleeper that records the
 //! delays and returns at once: the retry schedule is asserted exactly and
@@ -23,7 +24,7 @@ pub struct RetryPolicy {
     /// The doubling stops here.
     pub max_backoff: Duration,
     /// The longest `Retry-After` we honour by waiting. Beyond it the call
-    /// fails at once with [`SlackError::RateLimited`](super::SlackError::RateLimited):
+    /// fails at once as rate limited:
     /// an incident actor must not sit for minutes on one chat call, and the
     /// caller records the failure instead.
     pub max_retry_after: Duration,
