@@ -191,6 +191,30 @@ async fn a_whole_incident_runs_in_matrix() {
     })
     .await;
 
+    // So does pinning it, which anyone in the room may do.
+    let pinned_by_ana = ana.say(&room, "Rolled back release 4.2").await;
+    let mut pins = ana
+        .client
+        .get_state(&room, "m.room.pinned_events", "")
+        .await
+        .expect("state")
+        .expect("the brief is pinned");
+    pins["pinned"]
+        .as_array_mut()
+        .expect("list")
+        .push(pinned_by_ana.into());
+    ana.client
+        .put_state(&room, "m.room.pinned_events", "", &pins)
+        .await
+        .expect("anyone in the room may pin");
+    wait_until("the pinned message is on the timeline", || async {
+        app.timeline_texts(id)
+            .await
+            .iter()
+            .any(|text| text.contains("Rolled back release 4.2"))
+    })
+    .await;
+
     // An unknown command gets an answer pointing at help.
     ana.say(&room, "!incident frobnicate").await;
     wait_until("the unknown command is answered", || async {
@@ -257,6 +281,37 @@ async fn a_restarted_bot_resumes_from_its_sync_token_without_missing_or_repeatin
         "declared once"
     );
     app.stop();
+}
+
+#[tokio::test]
+async fn a_send_repeated_with_the_same_delivery_key_posts_once() {
+    let Some(synapse) = synapse() else { return };
+    let world = world(synapse).await;
+    let bot = &world.bot;
+    bot.client.join(&world.announce).await.expect("invited");
+    let content = json!({"msgtype": "m.notice", "body": "INC-9 headline"});
+    let key = Some("INC-9@1/v3/headline");
+    // As after a crash between posting and recording the post: the same
+    // effect is carried out again with the same key.
+    let first = bot
+        .client
+        .send(&world.announce, "m.room.message", key, &content)
+        .await
+        .expect("sent");
+    let again = bot
+        .client
+        .send(&world.announce, "m.room.message", key, &content)
+        .await
+        .expect("sent");
+    assert_eq!(first, again);
+    let posts = world
+        .ana
+        .notices_from(&world.announce, &bot.user_id)
+        .await
+        .into_iter()
+        .filter(|event| body(event) == "INC-9 headline")
+        .count();
+    assert_eq!(posts, 1);
 }
 
 #[tokio::test]

@@ -157,6 +157,9 @@ impl ChatAdapter for MatrixAdapter {
             "preset": if private { "private_chat" } else { "public_chat" },
             "visibility": "private",
             "invite": self.matrix_users(&spec.invite),
+            // Anyone in the room may pin, as in a Slack channel: a pin is
+            // how a responder puts a message on the timeline.
+            "power_level_content_override": {"events": {"m.room.pinned_events": 0}},
         });
         if !spec.topic.is_empty() {
             request["topic"] = Value::from(spec.topic.clone());
