@@ -150,7 +150,7 @@ struct MatrixInbox {
 impl SyncStore for MatrixInbox {
     async fn position(&self) -> Result<Option<String>, String> {
         self.store
-            .sync_cursor(&self.cursor)
+            .platform_state(&self.cursor)
             .await
             .map_err(|error| error.to_string())
     }

@@ -7,7 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_incidents;
 mod m20261124_000002_create_inbox;
 mod m20261124_000003_create_timers;
-mod m20261124_000004_create_sync_cursors;
+mod m20261124_000004_create_platform_state;
 
 pub struct Migrator;
 
@@ -18,7 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_incidents::Migration),
             Box::new(m20261124_000002_create_inbox::Migration),
             Box::new(m20261124_000003_create_timers::Migration),
-            Box::new(m20261124_000004_create_sync_cursors::Migration),
+            Box::new(m20261124_000004_create_platform_state::Migration),
         ]
     }
 }

@@ -358,6 +358,28 @@ async fn a_platform_failure_is_recorded_on_the_timeline_not_lost() {
 }
 
 #[tokio::test]
+async fn what_a_platform_cannot_do_is_not_reported_as_a_failure() {
+    let database = TestDatabase::new().await;
+    let app = TestApp::spawn(&database).await;
+    app.memory
+        .fail_next(firebreak_adapters::AdapterError::Unsupported(
+            "no conversations here",
+        ));
+    let id = app.declare(json!({ "title": "Queue backlog" })).await["id"]
+        .as_i64()
+        .expect("id");
+    wait_until("the headline is posted all the same", || async {
+        app.headline("Queue backlog").is_some()
+    })
+    .await;
+    let timeline = app.timeline_texts(id).await;
+    assert!(
+        !timeline.iter().any(|text| text.contains("not supported")),
+        "{timeline:?}"
+    );
+}
+
+#[tokio::test]
 async fn keywords_in_an_incident_conversation_get_their_reply() {
     let database = TestDatabase::new().await;
     let app = TestApp::spawn_with(&database, |settings| {

@@ -668,6 +668,12 @@ pub(super) async fn record_failure(
     effect: &str,
     error: &AdapterError,
 ) -> Result<(), EngineError> {
+    // Something the platform cannot do at all (pin in Teams) is not a
+    // failure to surface on every incident.
+    if let AdapterError::Unsupported(what) = error {
+        tracing::debug!(incident = %incident.id(), platform = %incident.platform(), effect, what, "not supported by the platform");
+        return Ok(());
+    }
     tracing::warn!(incident = %incident.id(), platform = %incident.platform(), effect, %error, "chat call failed");
     EngineMetrics::add(&core.metrics.effect_failures, 1);
     let event = DomainEvent::EffectFailed {

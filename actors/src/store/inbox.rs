@@ -1,6 +1,6 @@
 //! The durable inbox: rows in, rows claimed as processed.
 
-use super::entity::{inbox, sync_cursor};
+use super::entity::{inbox, platform_state};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use firebreak_adapters::Platform;
@@ -53,8 +53,8 @@ impl Store {
         }
     }
 
-    /// Stores the events of one pulled batch and where reading stopped, in
-    /// one transaction: after a crash either both are there or neither,
+    /// Stores the events of one pulled batch and where reading stopped
+    /// (platform state `cursor`), in one transaction: after a crash either both are there or neither,
     /// so the next pull neither skips nor repeats an event. Events already
     /// stored (a batch read twice) are skipped. `events` are `(event id,
     /// payload)` in the order they happened.
@@ -92,17 +92,17 @@ impl Store {
                 .exec_without_returning(&txn)
                 .await?;
         }
-        let cursor_row = sync_cursor::ActiveModel {
+        let cursor_row = platform_state::ActiveModel {
             name: Set(cursor.to_owned()),
-            position: Set(position.to_owned()),
+            value: Set(position.to_owned()),
             updated_at: Set(received_at),
         };
-        sync_cursor::Entity::insert(cursor_row)
+        platform_state::Entity::insert(cursor_row)
             .on_conflict(
-                OnConflict::column(sync_cursor::Column::Name)
+                OnConflict::column(platform_state::Column::Name)
                     .update_columns([
-                        sync_cursor::Column::Position,
-                        sync_cursor::Column::UpdatedAt,
+                        platform_state::Column::Value,
+                        platform_state::Column::UpdatedAt,
                     ])
                     .to_owned(),
             )
@@ -112,12 +112,38 @@ impl Store {
         Ok(())
     }
 
-    /// Where the named pull stopped, if it ever ran.
-    pub async fn sync_cursor(&self, cursor: &str) -> Result<Option<String>, StoreError> {
-        Ok(sync_cursor::Entity::find_by_id(cursor.to_owned())
+    /// A platform's remembered value (a sync position, a service URL).
+    pub async fn platform_state(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(platform_state::Entity::find_by_id(name.to_owned())
             .one(&self.db)
             .await?
-            .map(|row| row.position))
+            .map(|row| row.value))
+    }
+
+    pub async fn set_platform_state(
+        &self,
+        name: &str,
+        value: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        let row = platform_state::ActiveModel {
+            name: Set(name.to_owned()),
+            value: Set(value.to_owned()),
+            updated_at: Set(at),
+        };
+        platform_state::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(platform_state::Column::Name)
+                    .update_columns([
+                        platform_state::Column::Value,
+                        platform_state::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// The oldest unprocessed rows that are due at `now`, in arrival order.
@@ -229,7 +255,7 @@ mod tests {
     async fn a_batch_and_its_cursor_are_stored_together_and_a_reread_batch_adds_nothing() {
         let (store, path) = store().await;
         let now = Utc::now();
-        assert_eq!(store.sync_cursor("pull").await.expect("read"), None);
+        assert_eq!(store.platform_state("pull").await.expect("read"), None);
         let batch = vec![
             ("$a".to_owned(), "{\"n\":1}".to_owned()),
             ("$b".to_owned(), "{\"n\":2}".to_owned()),
@@ -255,7 +281,7 @@ mod tests {
             .collect();
         assert_eq!(pending, ["$a", "$b", "$c"]);
         assert_eq!(
-            store.sync_cursor("pull").await.expect("read").as_deref(),
+            store.platform_state("pull").await.expect("read").as_deref(),
             Some("s2")
         );
         let _ = std::fs::remove_file(path);

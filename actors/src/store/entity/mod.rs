@@ -7,5 +7,5 @@ pub mod incident;
 pub mod incident_action;
 pub mod incident_event;
 pub mod incident_role;
-pub mod sync_cursor;
+pub mod platform_state;
 pub mod timer;

@@ -1,6 +1,8 @@
-//! Where each pull-based platform connection stopped reading (a Matrix
-//! `/sync` `next_batch`). Written in the same transaction as the inbox rows
-//! of the batch it ends, so a restart resumes exactly after them.
+//! What a platform connection must remember across restarts, by name:
+//! where a pull stopped reading (a Matrix `/sync` `next_batch`, written in
+//! the same transaction as the inbox rows of the batch it ends, so a
+//! restart resumes exactly after them), and where to reach a platform (the
+//! Teams `serviceUrl` learned from its activities).
 
 use sea_orm_migration::prelude::*;
 
@@ -8,7 +10,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261124_000004_create_sync_cursors"
+        "m20261124_000004_create_platform_state"
     }
 }
 
@@ -18,16 +20,16 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table(SyncCursors::Table)
+                    .table(PlatformState::Table)
                     .col(
-                        ColumnDef::new(SyncCursors::Name)
+                        ColumnDef::new(PlatformState::Name)
                             .string_len(255)
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(SyncCursors::Position).text().not_null())
+                    .col(ColumnDef::new(PlatformState::Value).text().not_null())
                     .col(
-                        ColumnDef::new(SyncCursors::UpdatedAt)
+                        ColumnDef::new(PlatformState::UpdatedAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
@@ -38,15 +40,15 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(SyncCursors::Table).to_owned())
+            .drop_table(Table::drop().table(PlatformState::Table).to_owned())
             .await
     }
 }
 
 #[derive(DeriveIden)]
-enum SyncCursors {
+enum PlatformState {
     Table,
     Name,
-    Position,
+    Value,
     UpdatedAt,
 }

@@ -2,11 +2,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "sync_cursors")]
+#[sea_orm(table_name = "platform_state")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub name: String,
-    pub position: String,
+    pub value: String,
     pub updated_at: DateTime<Utc>,
 }
 
