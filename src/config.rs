@@ -26,6 +26,7 @@ pub struct Settings {
     pub memory: MemorySettings,
     pub slack: SlackSettings,
     pub matrix: MatrixSettings,
+    pub teams: TeamsSettings,
     pub reminders: ReminderSettings,
     pub escalation: EscalationSettings,
     pub statuspage: Option<StatusPageSettings>,
@@ -259,6 +260,59 @@ pub struct SlackSettings {
     pub announce_channel: Option<String>,
     /// Put in front of incident channel names.
     pub channel_prefix: String,
+}
+
+/// `[teams]`: a Bot Framework bot in Microsoft Teams.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamsSettings {
+    /// The bot's Microsoft App ID; Teams is enabled when this and the
+    /// password are set.
+    pub app_id: Option<String>,
+    pub app_password: Option<Secret>,
+    /// For a single-tenant bot: its tokens come from this tenant.
+    pub tenant_id: Option<String>,
+    /// Where the keys that sign Bot Framework requests are published.
+    pub openid_metadata_url: String,
+    /// The OAuth2 token endpoint; default Bot Framework's, or the
+    /// tenant's when `tenant_id` is set.
+    pub token_url: Option<String>,
+    /// The Bot Connector to call (`https://smba.trafficmanager.net/emea/`);
+    /// otherwise learned from the first activity Teams sends.
+    pub service_url: Option<String>,
+    /// The channel (`19:…@thread.tacv2`) where incidents are announced
+    /// and their threads started.
+    pub announce_channel: Option<String>,
+    /// Put in front of incident thread titles.
+    pub conversation_prefix: String,
+}
+
+impl Default for TeamsSettings {
+    fn default() -> Self {
+        Self {
+            app_id: None,
+            app_password: None,
+            tenant_id: None,
+            openid_metadata_url: firebreak_adapters::teams::auth::DEFAULT_OPENID_METADATA_URL
+                .into(),
+            token_url: None,
+            service_url: None,
+            announce_channel: None,
+            conversation_prefix: "inc-".into(),
+        }
+    }
+}
+
+impl TeamsSettings {
+    pub fn token_url(&self) -> String {
+        match (&self.token_url, &self.tenant_id) {
+            (Some(url), _) => url.clone(),
+            (None, Some(tenant)) => {
+                format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+            }
+            (None, None) => firebreak_adapters::teams::connector::DEFAULT_TOKEN_URL.into(),
+        }
+    }
 }
 
 /// `[matrix]`: a bot account on any homeserver.

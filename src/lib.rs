@@ -8,4 +8,5 @@ pub mod matrix;
 pub mod routes;
 pub mod slack_manifest;
 pub mod startup;
+pub mod teams_manifest;
 pub mod telemetry;

@@ -31,6 +31,11 @@ enum Command {
         #[command(subcommand)]
         command: SlackCommand,
     },
+    /// Microsoft Teams helpers.
+    Teams {
+        #[command(subcommand)]
+        command: TeamsCommand,
+    },
     /// Measure parts of the engine and print `name value unit` lines.
     Bench {
         #[command(subcommand)]
@@ -62,6 +67,23 @@ enum SlackCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TeamsCommand {
+    /// Write the Teams app package (manifest.json and icons, zipped) to
+    /// upload in Teams.
+    Manifest {
+        /// The bot's Microsoft App ID (a GUID).
+        #[arg(long)]
+        app_id: String,
+        /// The public base URL Teams will call (https://bot.example.com).
+        #[arg(long)]
+        url: String,
+        /// Where to write the package.
+        #[arg(long, default_value = "firebreak-teams.zip")]
+        out: std::path::PathBuf,
+    },
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -71,6 +93,16 @@ async fn main() -> anyhow::Result<()> {
     {
         let manifest = firebreak::slack_manifest::manifest(url);
         println!("{}", serde_json::to_string_pretty(&manifest)?);
+        return Ok(());
+    }
+    if let Command::Teams {
+        command: TeamsCommand::Manifest { app_id, url, out },
+    } = &cli.command
+    {
+        let package = firebreak::teams_manifest::TeamsPackage::new(app_id, url)?;
+        std::fs::write(out, package.zip())
+            .with_context(|| format!("could not write {}", out.display()))?;
+        println!("{}", out.display());
         return Ok(());
     }
     if let Command::Bench {
@@ -120,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
             connect_and_migrate(settings.database.url.expose()).await?;
             tracing::info!("database is up to date");
         }
-        Command::Slack { .. } | Command::Bench { .. } => {}
+        Command::Slack { .. } | Command::Teams { .. } | Command::Bench { .. } => {}
     }
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use crate::config::Settings;
 use crate::matrix::MatrixSetup;
-use crate::routes::SlackEndpoint;
 use crate::routes::{self, AppState};
+use crate::routes::{SlackEndpoint, TeamsEndpoint};
 use actix::{Actor, Addr};
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context as _;
@@ -22,6 +22,9 @@ use firebreak_adapters::slack::client::SlackClient;
 use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::statuspage::StatusPage;
+use firebreak_adapters::teams::auth::TokenVerifier;
+use firebreak_adapters::teams::connector::{Connector, Credentials};
+use firebreak_adapters::teams::TeamsAdapter;
 use firebreak_adapters::{ConversationRef, Platform};
 use firebreak_migrations::{Migrator, MigratorTrait};
 use std::collections::HashMap;
@@ -105,6 +108,38 @@ impl Application {
             matrix = Some(setup);
         }
 
+        let mut teams = None;
+        if let (Some(app_id), Some(password)) =
+            (&settings.teams.app_id, &settings.teams.app_password)
+        {
+            let connector = Connector::new(Credentials {
+                app_id: app_id.clone(),
+                app_password: password.expose().to_owned(),
+                token_url: settings.teams.token_url(),
+            });
+            let service_url = match &settings.teams.service_url {
+                Some(url) => Some(url.clone()),
+                None => store.platform_state(routes::SERVICE_URL_STATE).await?,
+            };
+            let adapter = Arc::new(TeamsAdapter::new(
+                connector,
+                service_url,
+                settings.teams.announce_channel.clone(),
+                settings.teams.tenant_id.clone(),
+                settings.teams.conversation_prefix.clone(),
+            ));
+            let announce = settings
+                .teams
+                .announce_channel
+                .as_ref()
+                .map(|channel| ConversationRef::new(Platform::Teams, channel.clone()));
+            platforms = platforms.with(adapter.clone(), announce);
+            teams = Some(TeamsEndpoint {
+                adapter,
+                verifier: TokenVerifier::new(&settings.teams.openid_metadata_url, app_id),
+            });
+        }
+
         let pagers = pagers(&settings, Arc::new(ClockSleeper(clock.clone())))?;
         let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
@@ -160,6 +195,7 @@ impl Application {
             api_token: settings.api.token.clone(),
             memory: memory.clone(),
             slack,
+            teams,
         });
         if let Some(app_token) = &settings.slack.app_token {
             if state.slack.is_some() {

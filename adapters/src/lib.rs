@@ -17,6 +17,7 @@ mod refs;
 pub mod retry;
 pub mod slack;
 pub mod statuspage;
+pub mod teams;
 
 pub use adapter::{AdapterError, AdapterResult, ChatAdapter, NewConversation};
 pub use event::{ChatEvent, ChatEventKind};

@@ -7,9 +7,11 @@ mod incidents;
 mod memory;
 mod metrics;
 mod slack;
+mod teams;
 
 pub use errors::ApiError;
 pub use slack::{SlackEndpoint, SlackSocket};
+pub use teams::{TeamsEndpoint, SERVICE_URL_STATE};
 
 use crate::config::Secret;
 use actix::Addr;
@@ -28,6 +30,7 @@ pub struct AppState {
     pub api_token: Option<Secret>,
     pub memory: Option<MemoryAdapter>,
     pub slack: Option<SlackEndpoint>,
+    pub teams: Option<TeamsEndpoint>,
 }
 
 /// Largest webhook body accepted; Slack's are a few kilobytes.
@@ -70,6 +73,7 @@ pub fn register(config: &mut web::ServiceConfig) {
         .route("/slack/events", web::post().to(slack::events))
         .route("/slack/commands", web::post().to(slack::commands))
         .route("/slack/interactions", web::post().to(slack::interactions))
+        .route("/teams/messages", web::post().to(teams::messages))
         .route("/memory/events", web::post().to(memory::inject))
         .route("/memory/calls", web::get().to(memory::calls));
 }

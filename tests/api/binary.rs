@@ -82,3 +82,49 @@ fn slack_manifest_prints_an_app_manifest_for_the_given_url() {
         "/incident"
     );
 }
+
+#[test]
+fn teams_manifest_writes_an_app_package_to_upload() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("app.zip");
+    let output = firebreak()
+        .args([
+            "teams",
+            "manifest",
+            "--app-id",
+            "00000000-0000-4000-8000-00000000b07a",
+            "--url",
+            "https://bot.example.com",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let zip = std::fs::read(&out).expect("package written");
+    assert!(zip.starts_with(b"PK\x03\x04"), "a zip file");
+    for name in ["manifest.json", "color.png", "outline.png"] {
+        assert!(
+            zip.windows(name.len())
+                .any(|window| window == name.as_bytes()),
+            "{name} is in the package"
+        );
+    }
+    let refused = firebreak()
+        .args([
+            "teams",
+            "manifest",
+            "--app-id",
+            "not-a-guid",
+            "--url",
+            "https://bot.example.com",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+}

@@ -12,4 +12,5 @@ mod duties;
 mod incident_flow;
 mod matrix;
 mod slack;
+mod teams;
 mod tidy;

@@ -5,6 +5,7 @@
 
 mod database;
 pub mod fake_slack;
+pub mod fake_teams;
 pub mod synapse;
 
 pub use database::TestDatabase;

@@ -1,0 +1,275 @@
+//! Verifying that a request to `/teams/messages` comes from the Bot
+//! Framework: the `Authorization: Bearer` JWT is checked as Microsoft's
+//! "Authentication with the Bot Connector API" describes.
+//!
+//! The signing keys come from the OpenID metadata document's `jwks_uri`
+//! and are cached; a token signed with a key we do not know makes one
+//! refresh (keys rotate), never more than one a minute, so a flood of
+//! forged tokens cannot turn into a flood of fetches.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ring::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Bot Framework's metadata for tokens it sends to bots.
+pub const DEFAULT_OPENID_METADATA_URL: &str =
+    "https://login.botframework.com/v1/.well-known/openidconfiguration";
+
+/// Clocks differ; Microsoft's guidance allows five minutes.
+const CLOCK_SKEW_SECONDS: i64 = 300;
+/// Keys are re-read at least this often, as Microsoft asks (daily).
+const KEYS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// The least time between two fetches caused by unknown key ids.
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("the token is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("the token is not signed with RS256")]
+    Algorithm,
+    #[error("the token is signed with an unknown key")]
+    UnknownKey,
+    #[error("the signature does not verify")]
+    Signature,
+    #[error("the key is not endorsed for channel {0}")]
+    NotEndorsed(String),
+    #[error("the token was issued by someone else")]
+    Issuer,
+    #[error("the token is for another bot")]
+    Audience,
+    #[error("the token has expired or is not valid yet")]
+    Expired,
+    #[error("the token is for another service URL")]
+    ServiceUrl,
+    #[error("could not read the signing keys: {0}")]
+    Keys(String),
+}
+
+/// The claims the bot relies on, once verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub service_url: String,
+}
+
+#[derive(Debug, Clone)]
+struct Key {
+    n: Vec<u8>,
+    e: Vec<u8>,
+    /// Channels the key may sign for (`msteams`); empty means any.
+    endorsements: Vec<String>,
+}
+
+struct KeySet {
+    issuer: String,
+    keys: HashMap<String, Key>,
+    fetched: Instant,
+}
+
+pub struct TokenVerifier {
+    http: reqwest::Client,
+    metadata_url: String,
+    app_id: String,
+    keys: Mutex<Option<KeySet>>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    issuer: String,
+    jwks_uri: String,
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kid: Option<String>,
+    kty: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    #[serde(default)]
+    endorsements: Vec<String>,
+}
+
+impl TokenVerifier {
+    pub fn new(metadata_url: &str, app_id: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            metadata_url: metadata_url.to_owned(),
+            app_id: app_id.to_owned(),
+            keys: Mutex::new(None),
+        }
+    }
+
+    /// Checks `authorization` (the header's value) for an activity that
+    /// names `service_url` and came through `channel_id`, at `now`
+    /// (seconds since the epoch).
+    pub async fn verify(
+        &self,
+        authorization: Option<&str>,
+        service_url: &str,
+        channel_id: Option<&str>,
+        now: i64,
+    ) -> Result<VerifiedToken, AuthError> {
+        let token = authorization
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(AuthError::Missing)?;
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AuthError::Malformed("not three parts"));
+        };
+        let header: Value = decode_json(header)?;
+        if header["alg"] != "RS256" {
+            return Err(AuthError::Algorithm);
+        }
+        let kid = header["kid"]
+            .as_str()
+            .ok_or(AuthError::Malformed("no key id"))?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| AuthError::Malformed("signature is not base64url"))?;
+        let (key, issuer) = self.key(kid).await?;
+        let signed = &token[..header_and_payload_len(token)];
+        RsaPublicKeyComponents {
+            n: &key.n,
+            e: &key.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
+        .map_err(|_| AuthError::Signature)?;
+        if let Some(channel) = channel_id {
+            if !key.endorsements.is_empty() && !key.endorsements.iter().any(|e| e == channel) {
+                return Err(AuthError::NotEndorsed(channel.to_owned()));
+            }
+        }
+
+        let claims: Value = decode_json(payload)?;
+        if claims["iss"] != issuer.as_str() {
+            return Err(AuthError::Issuer);
+        }
+        let audience_matches = match &claims["aud"] {
+            Value::String(aud) => *aud == self.app_id,
+            Value::Array(auds) => auds.iter().any(|aud| *aud == self.app_id.as_str()),
+            _ => false,
+        };
+        if !audience_matches {
+            return Err(AuthError::Audience);
+        }
+        let exp = claims["exp"].as_i64().ok_or(AuthError::Expired)?;
+        if exp + CLOCK_SKEW_SECONDS < now {
+            return Err(AuthError::Expired);
+        }
+        if let Some(nbf) = claims["nbf"].as_i64() {
+            if nbf - CLOCK_SKEW_SECONDS > now {
+                return Err(AuthError::Expired);
+            }
+        }
+        let claimed = claims["serviceurl"]
+            .as_str()
+            .or_else(|| claims["serviceUrl"].as_str())
+            .ok_or(AuthError::ServiceUrl)?;
+        if claimed.trim_end_matches('/') != service_url.trim_end_matches('/') {
+            return Err(AuthError::ServiceUrl);
+        }
+        Ok(VerifiedToken {
+            service_url: claimed.to_owned(),
+        })
+    }
+
+    /// The key `kid` and the issuer, from the cache or a fresh fetch.
+    async fn key(&self, kid: &str) -> Result<(Key, String), AuthError> {
+        let mut cache = self.keys.lock().await;
+        let stale = cache
+            .as_ref()
+            .is_none_or(|set| set.fetched.elapsed() > KEYS_MAX_AGE);
+        let unknown = cache.as_ref().is_some_and(|set| {
+            !set.keys.contains_key(kid) && set.fetched.elapsed() > REFRESH_AT_MOST_EVERY
+        });
+        if stale || unknown {
+            match self.fetch().await {
+                Ok(set) => *cache = Some(set),
+                // Keep verifying with the keys we have while the
+                // metadata endpoint is unreachable.
+                Err(error) if cache.is_some() => {
+                    tracing::warn!(platform = "teams", %error, "could not refresh the signing keys")
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let set = cache.as_ref().ok_or(AuthError::UnknownKey)?;
+        let key = set.keys.get(kid).cloned().ok_or(AuthError::UnknownKey)?;
+        Ok((key, set.issuer.clone()))
+    }
+
+    async fn fetch(&self) -> Result<KeySet, AuthError> {
+        let fetch_error = |error: reqwest::Error| AuthError::Keys(error.to_string());
+        let metadata: Metadata = self
+            .http
+            .get(&self.metadata_url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(fetch_error)?
+            .json()
+            .await
+            .map_err(fetch_error)?;
+        let jwks: Jwks = self
+            .http
+            .get(&metadata.jwks_uri)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(fetch_error)?
+            .json()
+            .await
+            .map_err(fetch_error)?;
+        let keys = jwks
+            .keys
+            .into_iter()
+            .filter(|jwk| jwk.kty.as_deref().is_none_or(|kty| kty == "RSA"))
+            .filter_map(|jwk| {
+                let n = URL_SAFE_NO_PAD.decode(jwk.n?.trim_end_matches('=')).ok()?;
+                let e = URL_SAFE_NO_PAD.decode(jwk.e?.trim_end_matches('=')).ok()?;
+                Some((
+                    jwk.kid?,
+                    Key {
+                        n,
+                        e,
+                        endorsements: jwk.endorsements,
+                    },
+                ))
+            })
+            .collect();
+        Ok(KeySet {
+            issuer: metadata.issuer,
+            keys,
+            fetched: Instant::now(),
+        })
+    }
+}
+
+fn header_and_payload_len(token: &str) -> usize {
+    token.rfind('.').unwrap_or(token.len())
+}
+
+fn decode_json(part: &str) -> Result<Value, AuthError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|_| AuthError::Malformed("a part is not base64url"))?;
+    serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed("a part is not JSON"))
+}
