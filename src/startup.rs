@@ -121,18 +121,21 @@ impl Application {
                 Some(url) => Some(url.clone()),
                 None => store.platform_state(routes::SERVICE_URL_STATE).await?,
             };
+            let channel = match &settings.teams.announce_channel {
+                Some(channel) => Some(channel.clone()),
+                None => store.platform_state(routes::TEAM_CHANNEL_STATE).await?,
+            };
+            if channel.is_none() {
+                tracing::warn!(platform = "teams", "no incidents channel (FIREBREAK__TEAMS__ANNOUNCE_CHANNEL) and the bot was not added to a team yet: incidents get no thread or headline");
+            }
             let adapter = Arc::new(TeamsAdapter::new(
                 connector,
                 service_url,
-                settings.teams.announce_channel.clone(),
+                channel.clone(),
                 settings.teams.tenant_id.clone(),
                 settings.teams.conversation_prefix.clone(),
             ));
-            let announce = settings
-                .teams
-                .announce_channel
-                .as_ref()
-                .map(|channel| ConversationRef::new(Platform::Teams, channel.clone()));
+            let announce = channel.map(|channel| ConversationRef::new(Platform::Teams, channel));
             platforms = platforms.with(adapter.clone(), announce);
             teams = Some(TeamsEndpoint {
                 adapter,

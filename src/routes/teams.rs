@@ -31,6 +31,10 @@ pub struct TeamsEndpoint {
 /// The platform-state name under which the learned service URL is kept.
 pub const SERVICE_URL_STATE: &str = "teams:service_url";
 
+/// The team channel the bot was first added to, kept as the incidents
+/// channel for an installation that configured none.
+pub const TEAM_CHANNEL_STATE: &str = "teams:team_channel";
+
 pub async fn messages(
     request: HttpRequest,
     body: web::Bytes,
@@ -68,6 +72,7 @@ pub async fn messages(
             .set_platform_state(SERVICE_URL_STATE, service_url, Utc::now())
             .await?;
     }
+    remember_team(&state, &activity).await?;
     let id = inbound::activity_id(&activity)
         .ok_or_else(|| ApiError::BadRequest("an activity needs an `id`".to_owned()))?
         .to_owned();
@@ -86,6 +91,38 @@ pub async fn messages(
     }
     state.inbox_wake.notify_one();
     Ok(acknowledge(&activity))
+}
+
+/// The bot was added to a team: its General channel (whose id is the
+/// team's) is remembered, so an installation without a configured
+/// incidents channel uses it from the next start.
+async fn remember_team(state: &AppState, activity: &Value) -> Result<(), ApiError> {
+    let bot = activity["recipient"]["id"].as_str().unwrap_or_default();
+    let bot_added = activity["type"] == "conversationUpdate"
+        && activity["membersAdded"]
+            .as_array()
+            .is_some_and(|members| members.iter().any(|member| member["id"] == bot));
+    let Some(team) = activity["channelData"]["team"]["id"]
+        .as_str()
+        .filter(|_| bot_added)
+    else {
+        return Ok(());
+    };
+    tracing::info!(platform = "teams", channel = team, "added to a team");
+    if state
+        .core
+        .store
+        .platform_state(TEAM_CHANNEL_STATE)
+        .await?
+        .is_none()
+    {
+        state
+            .core
+            .store
+            .set_platform_state(TEAM_CHANNEL_STATE, team, Utc::now())
+            .await?;
+    }
+    Ok(())
 }
 
 /// An `invoke` expects an answer in the body; everything else just 200.

@@ -356,3 +356,52 @@ async fn a_rate_limited_send_is_retried_and_a_redelivered_activity_is_applied_on
         "the redelivered declare is applied once"
     );
 }
+
+#[tokio::test]
+async fn without_a_configured_channel_the_team_the_bot_joins_is_used() {
+    let database = TestDatabase::new().await;
+    let teams = FakeTeams::start().await;
+    let (metadata, token_url) = (teams.metadata_url(), teams.token_url());
+    let spawn_unconfigured = || {
+        let (metadata, token_url) = (metadata.clone(), token_url.clone());
+        TestApp::spawn_with(&database, move |settings| {
+            settings.memory.enabled = false;
+            settings.teams.app_id = Some(APP_ID.to_owned());
+            settings.teams.app_password = Some(Secret::new("app-password"));
+            settings.teams.openid_metadata_url = metadata;
+            settings.teams.token_url = Some(token_url);
+        })
+    };
+    let app = spawn_unconfigured().await;
+    let service = teams.service_url();
+    let token = teams.good_token();
+    // Teams tells the bot it was added to a team (the activity's shape is
+    // Microsoft's `teamMemberAdded` conversationUpdate).
+    let mut added: Value = serde_json::from_str(include_str!(
+        "../../adapters/src/teams/fixtures/conversation_update.json"
+    ))
+    .expect("fixture");
+    added["serviceUrl"] = json!(service);
+    added["channelData"]["team"]["id"] = json!(ANNOUNCE);
+    assert_eq!(app.teams(&added, Some(&token)).await.status(), 200);
+    app.stop();
+
+    // After a restart the service URL and the channel are known.
+    let app = spawn_unconfigured().await;
+    app.teams(
+        &mention(
+            &service,
+            "1700000000040",
+            "a:1personal",
+            "declare Disk full",
+        ),
+        Some(&token),
+    )
+    .await;
+    let thread = wait_for("the incident thread is started in the team", || async {
+        let incident = app.incidents().await.into_iter().next()?;
+        incident["conversation_id"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(thread.starts_with(ANNOUNCE), "{thread}");
+}

@@ -78,6 +78,7 @@ pub struct TokenVerifier {
     metadata_url: String,
     app_id: String,
     keys: Mutex<Option<KeySet>>,
+    refresh_at_most_every: Duration,
 }
 
 #[derive(Deserialize)]
@@ -108,7 +109,14 @@ impl TokenVerifier {
             metadata_url: metadata_url.to_owned(),
             app_id: app_id.to_owned(),
             keys: Mutex::new(None),
+            refresh_at_most_every: REFRESH_AT_MOST_EVERY,
         }
+    }
+
+    /// How soon after a fetch an unknown key id may cause another.
+    pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_at_most_every = interval;
+        self
     }
 
     /// Checks `authorization` (the header's value) for an activity that
@@ -196,7 +204,7 @@ impl TokenVerifier {
             .as_ref()
             .is_none_or(|set| set.fetched.elapsed() > KEYS_MAX_AGE);
         let unknown = cache.as_ref().is_some_and(|set| {
-            !set.keys.contains_key(kid) && set.fetched.elapsed() > REFRESH_AT_MOST_EVERY
+            !set.keys.contains_key(kid) && set.fetched.elapsed() >= self.refresh_at_most_every
         });
         if stale || unknown {
             match self.fetch().await {
@@ -272,4 +280,113 @@ fn decode_json(part: &str) -> Result<Value, AuthError> {
         .decode(part.trim_end_matches('='))
         .map_err(|_| AuthError::Malformed("a part is not base64url"))?;
     serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed("a part is not JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use ring::rand::SystemRandom;
+    use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn key() -> RsaKeyPair {
+        let pem = include_str!("../../../tests/api/support/teams_test_key.pem");
+        let body: String = pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        RsaKeyPair::from_pkcs8(&STANDARD.decode(body).expect("base64")).expect("key")
+    }
+
+    fn token(key: &RsaKeyPair, kid: &str, claims: &Value) -> String {
+        let header = json!({"alg": "RS256", "kid": kid});
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0; key.public().modulus_len()];
+        key.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            signed.as_bytes(),
+            &mut signature,
+        )
+        .expect("signs");
+        format!("Bearer {signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    #[tokio::test]
+    async fn a_rotated_key_is_fetched_when_a_token_names_it() {
+        let server = MockServer::start().await;
+        let key = key();
+        let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
+        let jwk = |kid: &str| json!({"kty": "RSA", "kid": kid, "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e)});
+        Mock::given(method("GET"))
+            .and(path("/openid"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": "https://api.botframework.com",
+                "jwks_uri": format!("{}/keys", server.uri()),
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/keys"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": [jwk("old")]})))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/keys"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"keys": [jwk("old"), jwk("new")]})),
+            )
+            .mount(&server)
+            .await;
+        let verifier = TokenVerifier::new(&format!("{}/openid", server.uri()), "app")
+            .with_refresh_interval(Duration::ZERO);
+        let now = 1_800_000_000;
+        let claims = json!({"iss": "https://api.botframework.com", "aud": "app", "exp": now + 60, "serviceurl": "https://smba.example/"});
+        let old = token(&key, "old", &claims);
+        let new = token(&key, "new", &claims);
+        assert!(verifier
+            .verify(Some(&old), "https://smba.example", Some("msteams"), now)
+            .await
+            .is_ok());
+        assert!(verifier
+            .verify(Some(&new), "https://smba.example/", Some("msteams"), now)
+            .await
+            .is_ok());
+        let fetches = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|request| request.url.path() == "/keys")
+            .count();
+        assert_eq!(fetches, 2, "fetched once, then once for the new key");
+        // An unknown key is still refused after the refresh.
+        let forged = token(&key, "forged", &claims);
+        assert_eq!(
+            verifier
+                .verify(Some(&forged), "https://smba.example/", None, now)
+                .await,
+            Err(AuthError::UnknownKey)
+        );
+        // A late token is refused, with five minutes of allowance.
+        assert!(verifier
+            .verify(Some(&old), "https://smba.example/", None, now + 60 + 299)
+            .await
+            .is_ok());
+        assert_eq!(
+            verifier
+                .verify(Some(&old), "https://smba.example/", None, now + 60 + 301)
+                .await,
+            Err(AuthError::Expired)
+        );
+    }
 }
