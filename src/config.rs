@@ -283,8 +283,43 @@ pub struct TeamsSettings {
     /// The channel (`19:…@thread.tacv2`) where incidents are announced
     /// and their threads started.
     pub announce_channel: Option<String>,
-    /// Put in front of incident thread titles.
+    /// Put in front of incident thread titles (and channel names).
     pub conversation_prefix: String,
+    /// `[teams.graph]`: with Microsoft Graph application credentials each
+    /// incident gets a channel of its own in the incidents team.
+    pub graph: Option<GraphSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The incidents team's id (its Microsoft 365 group id); learned when
+    /// the bot is added to a team if not set.
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default = "default_graph_base")]
+    pub api_base_url: String,
+    /// Default: the tenant's token endpoint.
+    #[serde(default)]
+    pub token_url: Option<String>,
+}
+
+fn default_graph_base() -> String {
+    firebreak_adapters::teams::graph::DEFAULT_API_BASE_URL.into()
+}
+
+impl GraphSettings {
+    pub fn token_url(&self) -> String {
+        self.token_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+                self.tenant_id
+            )
+        })
+    }
 }
 
 impl Default for TeamsSettings {
@@ -299,6 +334,7 @@ impl Default for TeamsSettings {
             service_url: None,
             announce_channel: None,
             conversation_prefix: "inc-".into(),
+            graph: None,
         }
     }
 }

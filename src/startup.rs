@@ -23,7 +23,9 @@ use firebreak_adapters::slack::socket::SocketMode;
 use firebreak_adapters::slack::SlackAdapter;
 use firebreak_adapters::statuspage::StatusPage;
 use firebreak_adapters::teams::auth::TokenVerifier;
-use firebreak_adapters::teams::connector::{Connector, Credentials};
+use firebreak_adapters::teams::connector::{self, Caller, Connector};
+use firebreak_adapters::teams::graph::{self as teams_graph, Graph};
+use firebreak_adapters::teams::token::{Credentials, TokenSource};
 use firebreak_adapters::teams::TeamsAdapter;
 use firebreak_adapters::{ConversationRef, Platform};
 use firebreak_migrations::{Migrator, MigratorTrait};
@@ -112,11 +114,14 @@ impl Application {
         if let (Some(app_id), Some(password)) =
             (&settings.teams.app_id, &settings.teams.app_password)
         {
-            let connector = Connector::new(Credentials {
-                app_id: app_id.clone(),
-                app_password: password.expose().to_owned(),
-                token_url: settings.teams.token_url(),
-            });
+            let connector = Connector::new(Caller::new(TokenSource::new(
+                Credentials {
+                    client_id: app_id.clone(),
+                    client_secret: password.expose().to_owned(),
+                    token_url: settings.teams.token_url(),
+                },
+                connector::BOT_SCOPE,
+            )));
             let service_url = match &settings.teams.service_url {
                 Some(url) => Some(url.clone()),
                 None => store.platform_state(routes::SERVICE_URL_STATE).await?,
@@ -128,13 +133,37 @@ impl Application {
             if channel.is_none() {
                 tracing::warn!(platform = "teams", "no incidents channel (FIREBREAK__TEAMS__ANNOUNCE_CHANNEL) and the bot was not added to a team yet: incidents get no thread or headline");
             }
-            let adapter = Arc::new(TeamsAdapter::new(
+            let mut adapter = TeamsAdapter::new(
                 connector,
                 service_url,
                 channel.clone(),
                 settings.teams.tenant_id.clone(),
                 settings.teams.conversation_prefix.clone(),
-            ));
+            );
+            if let Some(graph) = &settings.teams.graph {
+                let team = match &graph.team_id {
+                    Some(team) => Some(team.clone()),
+                    None => store.platform_state(routes::TEAM_GROUP_STATE).await?,
+                };
+                match team {
+                    Some(team) => {
+                        let caller = Caller::new(TokenSource::new(
+                            Credentials {
+                                client_id: graph.client_id.clone(),
+                                client_secret: graph.client_secret.expose().to_owned(),
+                                token_url: graph.token_url(),
+                            },
+                            teams_graph::SCOPE,
+                        ));
+                        adapter = adapter.with_graph(Graph::new(caller, &graph.api_base_url, &team));
+                    }
+                    None => tracing::warn!(
+                        platform = "teams",
+                        "[teams.graph] has no team_id and the bot was not added to a team yet: incidents get threads, not channels"
+                    ),
+                }
+            }
+            let adapter = Arc::new(adapter);
             let announce = channel.map(|channel| ConversationRef::new(Platform::Teams, channel));
             platforms = platforms.with(adapter.clone(), announce);
             teams = Some(TeamsEndpoint {

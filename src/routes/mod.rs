@@ -11,7 +11,7 @@ mod teams;
 
 pub use errors::ApiError;
 pub use slack::{SlackEndpoint, SlackSocket};
-pub use teams::{TeamsEndpoint, SERVICE_URL_STATE, TEAM_CHANNEL_STATE};
+pub use teams::{TeamsEndpoint, SERVICE_URL_STATE, TEAM_CHANNEL_STATE, TEAM_GROUP_STATE};
 
 use crate::config::Secret;
 use actix::Addr;

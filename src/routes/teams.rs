@@ -35,6 +35,9 @@ pub const SERVICE_URL_STATE: &str = "teams:service_url";
 /// channel for an installation that configured none.
 pub const TEAM_CHANNEL_STATE: &str = "teams:team_channel";
 
+/// That team's Microsoft 365 group id, which Graph calls it by.
+pub const TEAM_GROUP_STATE: &str = "teams:team_group_id";
+
 pub async fn messages(
     request: HttpRequest,
     body: web::Bytes,

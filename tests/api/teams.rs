@@ -1,9 +1,12 @@
 //! Microsoft Teams end to end: activities shaped and signed as the Bot
 //! Framework sends them, Microsoft's endpoints faked on loopback.
 
-use crate::support::fake_teams::{card_submit, mention, FakeTeams, ANNOUNCE, APP_ID, ISSUER, KID};
+use crate::support::fake_teams::{
+    card_submit, mention, FakeTeams, ANNOUNCE, APP_ID, INCIDENT_CHANNEL, ISSUER, KID, TEAM_GROUP,
+    TENANT,
+};
 use crate::support::{wait_for, wait_until, TestApp, TestDatabase};
-use firebreak::config::Secret;
+use firebreak::config::{GraphSettings, Secret};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, ResponseTemplate};
@@ -404,4 +407,95 @@ async fn without_a_configured_channel_the_team_the_bot_joins_is_used() {
     })
     .await;
     assert!(thread.starts_with(ANNOUNCE), "{thread}");
+}
+
+#[tokio::test]
+async fn with_graph_each_incident_gets_a_channel_of_its_own() {
+    let database = TestDatabase::new().await;
+    let teams = FakeTeams::start().await.with_graph().await;
+    let (metadata, token, service, graph) = (
+        teams.metadata_url(),
+        teams.token_url(),
+        teams.service_url(),
+        teams.graph_url(),
+    );
+    let graph_token = format!("{}/graph-token", teams.server.uri());
+    let app = TestApp::spawn_with(&database, move |settings| {
+        settings.memory.enabled = false;
+        settings.teams.app_id = Some(APP_ID.to_owned());
+        settings.teams.app_password = Some(Secret::new("app-password"));
+        settings.teams.openid_metadata_url = metadata;
+        settings.teams.token_url = Some(token);
+        settings.teams.service_url = Some(service);
+        settings.teams.announce_channel = Some(ANNOUNCE.to_owned());
+        settings.teams.graph = Some(GraphSettings {
+            tenant_id: TENANT.to_owned(),
+            client_id: "graph-client".to_owned(),
+            client_secret: Secret::new("graph-secret"),
+            team_id: Some(TEAM_GROUP.to_owned()),
+            api_base_url: graph,
+            token_url: Some(graph_token),
+        });
+    })
+    .await;
+    let service = teams.service_url();
+    let token = teams.good_token();
+    app.teams(
+        &mention(&service, "1700000000050", ANNOUNCE, "declare Database down"),
+        Some(&token),
+    )
+    .await;
+    let conversation = wait_for("the incident has its channel", || async {
+        let incident = app.incidents().await.into_iter().next()?;
+        incident["conversation_id"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert_eq!(conversation, INCIDENT_CHANNEL);
+    let created: Vec<Value> = teams
+        .graph_calls()
+        .await
+        .into_iter()
+        .filter(|(method, path, _)| {
+            method == "POST" && *path == format!("/graph/v1.0/teams/{TEAM_GROUP}/channels")
+        })
+        .map(|(_, _, body)| body["displayName"].clone())
+        .collect();
+    assert_eq!(
+        created,
+        [json!("inc-1-database-down"), json!("inc-1-database-down-2")],
+        "a taken name is numbered"
+    );
+    wait_until("the channel is opened with a card", || async {
+        teams.sent().await.iter().any(|(method, path, _)| {
+            method == "POST" && *path == format!("/v3/conversations/{INCIDENT_CHANNEL}/activities")
+        })
+    })
+    .await;
+
+    // Any post in the channel belongs to the incident, and a rename
+    // renames the channel.
+    let in_channel = format!("{INCIDENT_CHANNEL};messageid=1700000000060");
+    app.teams(
+        &mention(
+            &service,
+            "1700000000060",
+            &in_channel,
+            "rename Primary database down",
+        ),
+        Some(&token),
+    )
+    .await;
+    wait_until("the channel is renamed", || async {
+        teams
+            .graph_calls()
+            .await
+            .iter()
+            .any(|(method, path, body)| {
+                method == "PATCH"
+                    && path.ends_with(&format!("/channels/{INCIDENT_CHANNEL}"))
+                    && body["displayName"] == "inc-1-primary-database-down"
+            })
+    })
+    .await;
+    assert_eq!(app.incident(1).await["title"], "Primary database down");
 }

@@ -3,13 +3,17 @@
 //!
 //! An incident's conversation is a thread in the incidents channel,
 //! started by the bot with a card (the Bot Framework cannot create
-//! channels or group chats). Teams cannot invite into a thread, rename it,
-//! give it a topic or pin in it, so those are [`AdapterError::Unsupported`]
-//! and the engine carries on without them.
+//! channels or group chats) or, with Microsoft Graph credentials, a channel
+//! of its own in the incidents team. Teams cannot invite into a thread or
+//! a standard channel, or pin, and a thread has no name or topic: those
+//! are [`AdapterError::Unsupported`] and the engine carries on without
+//! them.
 
 use super::cards;
 use super::connector::{new_thread, Connector};
+use super::graph::Graph;
 use super::inbound;
+use super::inbound::Threads;
 use crate::adapter::{AdapterError, AdapterResult, ChatAdapter, NewConversation};
 use crate::event::ChatEvent;
 use crate::message::{Form, Message, RichText};
@@ -28,6 +32,9 @@ pub struct TeamsAdapter {
     incidents_channel: Option<String>,
     tenant_id: Option<String>,
     conversation_prefix: String,
+    /// Channels per incident, when Graph is configured.
+    graph: Option<Graph>,
+    threads: Threads,
 }
 
 impl TeamsAdapter {
@@ -44,7 +51,18 @@ impl TeamsAdapter {
             incidents_channel,
             tenant_id,
             conversation_prefix: conversation_prefix.into(),
+            graph: None,
+            threads: Threads::AreConversations,
         }
+    }
+
+    /// Gives each incident a channel of its own, created through Graph.
+    pub fn with_graph(mut self, graph: Graph) -> Self {
+        self.threads = Threads::BelongToTheirChannel {
+            incidents_channel: self.incidents_channel.clone(),
+        };
+        self.graph = Some(graph);
+        self
     }
 
     /// Remembers where Teams can be reached; answers whether it changed.
@@ -131,7 +149,7 @@ impl ChatAdapter for TeamsAdapter {
     }
 
     fn decode(&self, payload: &str) -> AdapterResult<Vec<ChatEvent>> {
-        inbound::decode(payload)
+        inbound::decode(payload, &self.threads)
     }
 
     async fn post_message(
@@ -171,11 +189,25 @@ impl ChatAdapter for TeamsAdapter {
     }
 
     async fn create_conversation(&self, spec: &NewConversation) -> AdapterResult<ConversationRef> {
+        let name = format!("{}{}", self.conversation_prefix, spec.name);
+        if let Some(graph) = &self.graph {
+            let channel = graph.create_channel(&name, &spec.topic).await?;
+            let opening = Message::default()
+                .with_heading(name)
+                .with_paragraph(RichText::plain(spec.topic.clone()))
+                .with_context(RichText::plain(
+                    "This channel is the incident's conversation: talk to @Firebreak here.",
+                ));
+            self.connector
+                .send(&self.service_url()?, &channel, &activity(&opening))
+                .await?;
+            return Ok(ConversationRef::new(Platform::Teams, channel));
+        }
         let channel = self.incidents_channel.as_deref().ok_or(AdapterError::Unsupported(
             "Teams needs an incidents channel (FIREBREAK__TEAMS__ANNOUNCE_CHANNEL) to start incident threads in",
         ))?;
         let opening = Message::default()
-            .with_heading(format!("{}{}", self.conversation_prefix, spec.name))
+            .with_heading(name)
             .with_paragraph(RichText::plain(spec.topic.clone()))
             .with_context(RichText::plain(
                 "This thread is the incident's conversation: reply here with @Firebreak and a command.",
@@ -206,14 +238,25 @@ impl ChatAdapter for TeamsAdapter {
 
     async fn rename_conversation(
         &self,
-        _conversation: &ConversationRef,
-        _name: &str,
+        conversation: &ConversationRef,
+        name: &str,
     ) -> AdapterResult<()> {
-        Err(AdapterError::Unsupported("a Teams thread has no name"))
+        let (Some(graph), false) = (&self.graph, conversation.id.contains(";messageid=")) else {
+            return Err(AdapterError::Unsupported("a Teams thread has no name"));
+        };
+        let name = format!("{}{name}", self.conversation_prefix);
+        Ok(graph
+            .update_channel(&conversation.id, Some(&name), None)
+            .await?)
     }
 
-    async fn set_topic(&self, _conversation: &ConversationRef, _topic: &str) -> AdapterResult<()> {
-        Err(AdapterError::Unsupported("a Teams thread has no topic"))
+    async fn set_topic(&self, conversation: &ConversationRef, topic: &str) -> AdapterResult<()> {
+        let (Some(graph), false) = (&self.graph, conversation.id.contains(";messageid=")) else {
+            return Err(AdapterError::Unsupported("a Teams thread has no topic"));
+        };
+        Ok(graph
+            .update_channel(&conversation.id, None, Some(topic))
+            .await?)
     }
 
     async fn pin(&self, _message: &MessageRef) -> AdapterResult<()> {

@@ -17,7 +17,32 @@ pub fn activity_id(activity: &Value) -> Option<&str> {
     activity["id"].as_str().filter(|id| !id.is_empty())
 }
 
-pub fn decode(payload: &str) -> AdapterResult<Vec<ChatEvent>> {
+/// What a channel message's conversation is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Threads {
+    /// Each thread (`19:…@thread.tacv2;messageid=…`) is a conversation:
+    /// incidents live in threads of the incidents channel.
+    #[default]
+    AreConversations,
+    /// Incidents have channels of their own: every thread of a channel is
+    /// that channel's conversation, except in the incidents channel, where
+    /// each thread still stands alone.
+    BelongToTheirChannel { incidents_channel: Option<String> },
+}
+
+impl Threads {
+    fn conversation<'a>(&self, id: &'a str) -> &'a str {
+        let Threads::BelongToTheirChannel { incidents_channel } = self else {
+            return id;
+        };
+        match id.split_once(";messageid=") {
+            Some((channel, _)) if Some(channel) != incidents_channel.as_deref() => channel,
+            _ => id,
+        }
+    }
+}
+
+pub fn decode(payload: &str, threads: &Threads) -> AdapterResult<Vec<ChatEvent>> {
     let activity: Value = serde_json::from_str(payload)
         .map_err(|error| AdapterError::Decode(format!("Teams activity: {error}")))?;
     let id = activity_id(&activity)
@@ -28,7 +53,7 @@ pub fn decode(payload: &str) -> AdapterResult<Vec<ChatEvent>> {
             "a Teams activity needs a conversation".into(),
         ));
     };
-    let conversation = ConversationRef::new(Platform::Teams, conversation_id);
+    let conversation = ConversationRef::new(Platform::Teams, threads.conversation(conversation_id));
     let bot = activity["recipient"]["id"].as_str().unwrap_or_default();
     let Some(user) = person(&activity["from"]) else {
         return Ok(Vec::new());
@@ -236,7 +261,7 @@ mod tests {
     }
 
     fn kinds(name: &str) -> Vec<ChatEventKind> {
-        decode(fixture(name))
+        decode(fixture(name), &Threads::AreConversations)
             .expect("decodes")
             .into_iter()
             .map(|event| event.kind)
@@ -299,12 +324,35 @@ mod tests {
 
     #[test]
     fn broken_activities_are_errors_not_panics() {
-        assert!(decode("nope").is_err());
-        assert!(decode(r#"{"type": "message"}"#).is_err());
-        assert!(
-            decode(r#"{"id": "1", "type": "message", "conversation": {"id": "c"}}"#)
-                .expect("no sender")
-                .is_empty()
+        let threads = Threads::AreConversations;
+        assert!(decode("nope", &threads).is_err());
+        assert!(decode(r#"{"type": "message"}"#, &threads).is_err());
+        assert!(decode(
+            r#"{"id": "1", "type": "message", "conversation": {"id": "c"}}"#,
+            &threads
+        )
+        .expect("no sender")
+        .is_empty());
+    }
+
+    #[test]
+    fn with_channels_per_incident_a_thread_belongs_to_its_channel() {
+        let threads = Threads::BelongToTheirChannel {
+            incidents_channel: Some("19:incidents@thread.tacv2".into()),
+        };
+        assert_eq!(
+            threads.conversation("19:inc-7@thread.tacv2;messageid=42"),
+            "19:inc-7@thread.tacv2"
+        );
+        assert_eq!(
+            threads.conversation("19:incidents@thread.tacv2;messageid=42"),
+            "19:incidents@thread.tacv2;messageid=42",
+            "declares in the incidents channel are answered in their thread"
+        );
+        assert_eq!(threads.conversation("a:1personal"), "a:1personal");
+        assert_eq!(
+            Threads::AreConversations.conversation("19:inc-7@thread.tacv2;messageid=42"),
+            "19:inc-7@thread.tacv2;messageid=42"
         );
     }
 }

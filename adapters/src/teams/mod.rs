@@ -7,6 +7,8 @@ mod adapter;
 pub mod auth;
 pub mod cards;
 pub mod connector;
+pub mod graph;
 pub mod inbound;
+pub mod token;
 
 pub use adapter::TeamsAdapter;

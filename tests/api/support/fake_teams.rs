@@ -19,6 +19,9 @@ pub const ANNOUNCE: &str = "19:incidents@thread.tacv2";
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub const ISSUER: &str = "https://api.botframework.com";
 pub const KID: &str = "test-key-1";
+/// The channel Graph creates for an incident.
+pub const INCIDENT_CHANNEL: &str = "19:inc1chan@thread.tacv2";
+pub const TEAM_GROUP: &str = "02ce3874-dd86-41ba-bddc-013f34019978";
 
 pub struct FakeTeams {
     pub server: MockServer,
@@ -98,6 +101,69 @@ impl FakeTeams {
             .mount(&server)
             .await;
         FakeTeams { server, key }
+    }
+
+    /// Microsoft Graph on the same server: channels are created (the
+    /// first name asked for is taken), renamed and described.
+    pub async fn with_graph(self) -> FakeTeams {
+        Mock::given(method("POST"))
+            .and(path("/graph-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "Bearer", "expires_in": 3599, "access_token": "graph-access-token",
+            })))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/graph/v1.0/teams/[^/]+/channels$"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "code": "NameAlreadyExists",
+                "message": "Channel name already existed, please use other name.",
+            }})))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/graph/v1.0/teams/[^/]+/channels$"))
+            .respond_with(|request: &Request| {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                ResponseTemplate::new(201).set_body_json(json!({
+                    "id": INCIDENT_CHANNEL,
+                    "displayName": body["displayName"],
+                    "description": body["description"],
+                    "membershipType": "standard",
+                }))
+            })
+            .mount(&self.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path_regex(r"^/graph/v1.0/teams/[^/]+/channels/[^/]+$"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&self.server)
+            .await;
+        self
+    }
+
+    pub fn graph_url(&self) -> String {
+        format!("{}/graph/v1.0", self.server.uri())
+    }
+
+    /// What the bot asked of Graph: (method, path, body).
+    pub async fn graph_calls(&self) -> Vec<(String, String, Value)> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|request| request.url.path().starts_with("/graph/"))
+            .map(|request| {
+                (
+                    request.method.to_string(),
+                    percent_decode(request.url.path()),
+                    serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
     }
 
     pub fn metadata_url(&self) -> String {
