@@ -272,6 +272,24 @@ async fn the_declare_form_card_declares_and_shows_its_errors() {
     );
     assert!(app.incidents().await.is_empty());
 
+    // A private incident gets no thread everyone in the channel could see.
+    let private = card_submit(
+        &service,
+        "1700000000023",
+        ANNOUNCE,
+        "1800000000005",
+        json!({"firebreak": "form", "form_id": "incident.declare", "title": "Suspected breach",
+               "severity": "1", "private": "true"}),
+    );
+    assert_eq!(app.teams(&private, Some(&token)).await.status(), 200);
+    wait_until("the private incident is declared", || async {
+        app.incidents()
+            .await
+            .iter()
+            .any(|incident| incident["private"] == true)
+    })
+    .await;
+
     let good = card_submit(
         &service,
         "1700000000022",
@@ -282,11 +300,37 @@ async fn the_declare_form_card_declares_and_shows_its_errors() {
     );
     assert_eq!(app.teams(&good, Some(&token)).await.status(), 200);
     wait_until("the form declared the incident", || async {
-        app.incidents().await.first().is_some_and(|incident| {
-            incident["title"] == "Checkout errors" && incident["severity"] == 2
-        })
+        app.incidents()
+            .await
+            .iter()
+            .any(|incident| incident["title"] == "Checkout errors" && incident["severity"] == 2)
     })
     .await;
+    let started = wait_for("the public incident's thread is started", || async {
+        let started: Vec<Value> = teams
+            .sent()
+            .await
+            .into_iter()
+            .filter(|(method, path, _)| method == "POST" && path == "/v3/conversations")
+            .map(|(_, _, body)| body)
+            .collect();
+        (!started.is_empty()).then_some(started)
+    })
+    .await;
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert!(
+        started[0].to_string().contains("checkout-errors"),
+        "{started:?}"
+    );
+    let private = app
+        .incidents()
+        .await
+        .into_iter()
+        .find(|incident| incident["private"] == true);
+    assert_eq!(
+        private.expect("private incident")["conversation_id"],
+        Value::Null
+    );
 }
 
 #[tokio::test]

@@ -189,6 +189,15 @@ impl ChatAdapter for TeamsAdapter {
     }
 
     async fn create_conversation(&self, spec: &NewConversation) -> AdapterResult<ConversationRef> {
+        // Everyone in the team sees a thread or a standard channel, and a
+        // private channel needs its members' directory ids, which
+        // activities do not carry: a private incident gets no Teams
+        // conversation rather than a visible one.
+        if spec.private {
+            return Err(AdapterError::Unsupported(
+                "Teams has no conversation only the incident's people can see",
+            ));
+        }
         let name = format!("{}{}", self.conversation_prefix, spec.name);
         if let Some(graph) = &self.graph {
             let channel = graph.create_channel(&name, &spec.topic).await?;
