@@ -562,17 +562,27 @@ mod tests {
     use wiremock::matchers::{method, path, path_regex};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    struct NoSleep;
+    /// Records the waits instead of waiting.
+    #[derive(Default)]
+    struct Waits(std::sync::Mutex<Vec<Duration>>);
 
     #[async_trait::async_trait]
-    impl Sleeper for NoSleep {
-        async fn sleep(&self, _delay: Duration) {}
+    impl Sleeper for Waits {
+        async fn sleep(&self, delay: Duration) {
+            if let Ok(mut waits) = self.0.lock() {
+                waits.push(delay);
+            }
+        }
     }
 
     fn client(server: &MockServer) -> MatrixClient {
+        client_waiting(server, Arc::new(Waits::default()))
+    }
+
+    fn client_waiting(server: &MockServer, waits: Arc<Waits>) -> MatrixClient {
         MatrixClient::new(&server.uri(), "secret-token")
             .expect("client")
-            .with_sleeper(Arc::new(NoSleep))
+            .with_sleeper(waits)
     }
 
     #[test]
