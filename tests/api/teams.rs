@@ -212,6 +212,25 @@ async fn an_incident_runs_in_a_channel_thread_with_its_card_kept_current() {
         "{}",
         update.2
     );
+    // A mention names only an id; the name comes from the member lookup.
+    let mut lead = mention(
+        &service,
+        "1700000000012",
+        &thread,
+        "lead <at>Ana Lopez</at>",
+    );
+    lead["entities"]
+        .as_array_mut()
+        .expect("entities")
+        .push(json!({"mentioned": {"id": "29:1ana", "name": "Ana Lopez"}, "text": "<at>Ana Lopez</at>", "type": "mention"}));
+    lead["from"] = json!({"id": "29:1bo", "name": "Bo Jansen"});
+    app.teams(&lead, Some(&token)).await;
+    wait_until("ana leads, by name", || async {
+        let incident = app.incident(1).await;
+        incident["lead"]["id"] == "29:1ana" && incident["lead"]["name"] == "Ana Lopez"
+    })
+    .await;
+
     // The change is said in the thread too.
     let thread_path = format!("/v3/conversations/{thread}/activities");
     wait_until("the change is announced in the thread", || async {

@@ -272,6 +272,24 @@ impl ChatAdapter for TeamsAdapter {
         Err(AdapterError::Unsupported("bots cannot pin in Teams"))
     }
 
+    /// Asks the Bot Connector for the member's name (a mention in a
+    /// command names only an id); looked up in the incidents channel,
+    /// whose members are the team's.
+    async fn display_name(&self, user: &UserRef) -> Option<String> {
+        if user.platform != Platform::Teams {
+            return None;
+        }
+        let channel = self.incidents_channel.as_deref()?;
+        let service = self.service_url().ok()?;
+        match self.connector.member(&service, channel, &user.id).await {
+            Ok(member) => member["name"].as_str().map(str::to_owned),
+            Err(error) => {
+                tracing::debug!(platform = "teams", %error, "no display name");
+                None
+            }
+        }
+    }
+
     async fn open_form(
         &self,
         _user: &UserRef,

@@ -212,6 +212,23 @@ impl Connector {
         Ok(())
     }
 
+    /// A member of a conversation (`TeamsChannelAccount`: name, directory
+    /// id, email), looked up by their Bot Framework id.
+    pub async fn member(
+        &self,
+        service_url: &str,
+        conversation: &str,
+        user: &str,
+    ) -> Result<Value, TeamsError> {
+        let url = format!(
+            "{}/v3/conversations/{}/members/{}",
+            base(service_url),
+            encode(conversation),
+            encode(user)
+        );
+        self.caller.call("member", Method::GET, &url, None).await
+    }
+
     /// Starts a conversation (a new thread in a channel); answers the
     /// conversation id and the first activity's id.
     pub async fn create_conversation(

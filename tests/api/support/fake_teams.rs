@@ -100,6 +100,16 @@ impl FakeTeams {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "updated" })))
             .mount(&server)
             .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v3/conversations/[^/]+/members/[^/]+$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "29:1ana", "name": "Ana Lopez", "givenName": "Ana", "surname": "Lopez",
+                "email": "ana@example.com", "userPrincipalName": "ana@example.com",
+                "aadObjectId": "6b0d2b3c-0000-4000-8000-000000000001", "tenantId": TENANT,
+                "userRole": "user",
+            })))
+            .mount(&server)
+            .await;
         FakeTeams { server, key }
     }
 
