@@ -105,6 +105,9 @@ impl Default for LogSettings {
 pub struct WebSettings {
     /// Public base URL of this server, for links in chat messages.
     pub base_url: Option<String>,
+    /// Serve the web pages without a login. Only honoured while the
+    /// server listens on loopback.
+    pub open: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

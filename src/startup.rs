@@ -228,6 +228,7 @@ impl Application {
             memory: memory.clone(),
             slack,
             teams,
+            web_open: settings.web.open && address.ip().is_loopback(),
         });
         if let Some(app_token) = &settings.slack.app_token {
             if state.slack.is_some() {

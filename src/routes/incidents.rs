@@ -19,15 +19,15 @@ const MAX_PAGE: u64 = 200;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Comma-separated statuses.
-    status: Option<String>,
+    pub(super) status: Option<String>,
     /// Comma-separated severities, by number or name.
-    severity: Option<String>,
-    platform: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    q: Option<String>,
-    limit: Option<u64>,
-    cursor: Option<String>,
+    pub(super) severity: Option<String>,
+    pub(super) platform: Option<String>,
+    pub(super) since: Option<String>,
+    pub(super) until: Option<String>,
+    pub(super) q: Option<String>,
+    pub(super) limit: Option<u64>,
+    pub(super) cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -147,7 +147,25 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    let (filter, limit) = filter_from(&state, &query.into_inner())?;
+    let page = state.core.store.list_incidents(&filter, limit).await?;
+    let incidents: Vec<IncidentDto> = page
+        .items
+        .iter()
+        .map(|record| incident_dto(&state, record))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "incidents": incidents,
+        "next_cursor": page.next.map(|id| id.to_string()),
+    })))
+}
+
+/// The incidents `query` asks for, and how many per page: shared by the
+/// API and the list page.
+pub(super) fn filter_from(
+    state: &AppState,
+    query: &ListQuery,
+) -> Result<(IncidentFilter, u64), ApiError> {
     let policy = &state.core.policy;
     let mut filter = IncidentFilter::default();
     for status in split_list(query.status.as_deref()) {
@@ -179,7 +197,7 @@ pub async fn list(
         .as_deref()
         .map(|text| parse_time("until", text))
         .transpose()?;
-    filter.text = query.q;
+    filter.text = query.q.clone();
     filter.after = query
         .cursor
         .as_deref()
@@ -199,16 +217,7 @@ pub async fn list(
             )));
         }
     };
-    let page = state.core.store.list_incidents(&filter, limit).await?;
-    let incidents: Vec<IncidentDto> = page
-        .items
-        .iter()
-        .map(|record| incident_dto(&state, record))
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "incidents": incidents,
-        "next_cursor": page.next.map(|id| id.to_string()),
-    })))
+    Ok((filter, limit))
 }
 
 pub async fn show(

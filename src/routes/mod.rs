@@ -6,6 +6,8 @@ mod health;
 mod incidents;
 mod memory;
 mod metrics;
+mod pages;
+mod session;
 mod slack;
 mod teams;
 
@@ -31,6 +33,8 @@ pub struct AppState {
     pub memory: Option<MemoryAdapter>,
     pub slack: Option<SlackEndpoint>,
     pub teams: Option<TeamsEndpoint>,
+    /// The web pages need no login (configured so, on loopback).
+    pub web_open: bool,
 }
 
 /// Largest webhook body accepted; Slack's are a few kilobytes.
@@ -53,6 +57,11 @@ pub fn register(config: &mut web::ServiceConfig) {
             ApiError::BadRequest(format!("bad query string: {error}")).into()
         }))
         .route("/healthz", web::get().to(health::healthz))
+        .route("/login", web::get().to(pages::login_form))
+        .route("/login", web::post().to(pages::login))
+        .route("/logout", web::post().to(pages::logout))
+        .route("/incidents", web::get().to(pages::list))
+        .route("/incidents/{id}", web::get().to(pages::show))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .service(

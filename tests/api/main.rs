@@ -14,3 +14,4 @@ mod matrix;
 mod slack;
 mod teams;
 mod tidy;
+mod web_pages;

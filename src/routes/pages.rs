@@ -1,0 +1,334 @@
+//! The web pages: the incident list, one page per incident, and the login
+//! that guards them. Server-rendered with maud, which escapes every value
+//! it interpolates, so text typed in chat (a title of `<script>`) renders
+//! as text. No JavaScript.
+
+use super::errors::ApiError;
+use super::incidents::{filter_from, ListQuery};
+use super::session;
+use super::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use firebreak_actors::incident::{human_duration, IncidentId, Severity};
+use firebreak_actors::store::TimelineRecord;
+use firebreak_adapters::ConversationRef;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+/// Small, readable on a phone, no external assets.
+const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+header{background:#e8590c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
+header a{color:#fff;text-decoration:none;font-weight:600}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+table{width:100%;border-collapse:collapse;background:#fff}
+th,td{text-align:left;padding:.45rem;border-bottom:1px solid #e5e5e5;vertical-align:top}
+.badge{display:inline-block;padding:.1rem .45rem;border-radius:.6rem;font-size:.8rem;background:#e5e5e5}
+.sev-1{background:#c92a2a;color:#fff}.sev-2{background:#e8590c;color:#fff}.sev-3{background:#f59f00}.sev-4{background:#ced4da}
+.st-resolved,.st-closed{background:#2b8a3e;color:#fff}.st-mitigated{background:#74b816}.st-declined{background:#868e96;color:#fff}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:1rem}
+.muted{color:#6b6b6b;font-size:.85rem}
+@media(max-width:40rem){.wide{display:none}}
+"#;
+
+fn page(title: &str, body: Markup) -> HttpResponse {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Firebreak" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a href="/incidents" { "Firebreak" }
+                    a href="/incidents" { "Incidents" }
+                }
+                main { (body) }
+            }
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(markup.into_string())
+}
+
+/// A page request from someone not logged in goes to the login form.
+fn to_login(request: &HttpRequest) -> HttpResponse {
+    let next = request
+        .uri()
+        .path_and_query()
+        .map(|target| target.as_str())
+        .unwrap_or("/incidents");
+    let location = format!("/login?next={}", urlencode(next));
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+pub async fn list(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !session::allowed(&state, &request) {
+        return Ok(to_login(&request));
+    }
+    let query = query.into_inner();
+    let (filter, limit) = filter_from(&state, &query)?;
+    let page_of = state.core.store.list_incidents(&filter, limit).await?;
+    let policy = &state.core.policy;
+    let severities: Vec<(i64, String)> = (1..=4)
+        .filter_map(|level| Severity::new(level).ok())
+        .map(|severity| (i64::from(severity.level()), policy.severity_label(severity)))
+        .collect();
+    let statuses = [
+        "triage",
+        "investigating",
+        "mitigated",
+        "resolved",
+        "closed",
+        "declined",
+    ];
+    let body = html! {
+        h1 { "Incidents" }
+        form.filters method="get" action="/incidents" {
+            select name="status" aria-label="Status" {
+                option value="" { "Any status" }
+                @for status in statuses {
+                    option value=(status) selected[query.status.as_deref() == Some(status)] { (status) }
+                }
+            }
+            select name="severity" aria-label="Severity" {
+                option value="" { "Any severity" }
+                @for (level, label) in &severities {
+                    option value=(level) selected[query.severity.as_deref() == Some(level.to_string().as_str())] { (label) }
+                }
+            }
+            input type="search" name="q" placeholder="Search titles" value=[query.q.as_deref()];
+            button type="submit" { "Filter" }
+        }
+        @if page_of.items.is_empty() {
+            p.muted { "No incidents match." }
+        } @else {
+            table {
+                thead { tr { th { "Incident" } th { "Status" } th { "Severity" } th.wide { "Lead" } th.wide { "Declared" } } }
+                tbody {
+                    @for record in &page_of.items {
+                        tr {
+                            td {
+                                a href=(format!("/incidents/{}", IncidentId(record.id))) {
+                                    (IncidentId(record.id)) ": " (record.title)
+                                }
+                            }
+                            td { (status_badge(&record.status)) }
+                            td { (severity_badge(&state, record.severity)) }
+                            td.wide { (record.lead_name.as_deref().or(record.lead_id.as_deref()).unwrap_or("—")) }
+                            td.wide { (time(record.declared_at)) }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = page_of.next {
+                p { a href=(format!("/incidents?cursor={next}")) { "Older incidents →" } }
+            }
+        }
+    };
+    Ok(page("Incidents", body))
+}
+
+pub async fn show(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !session::allowed(&state, &request) {
+        return Ok(to_login(&request));
+    }
+    let id = path
+        .parse::<IncidentId>()
+        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    let Some(incident) = state.core.store.load_incident(id).await? else {
+        return Err(ApiError::NotFound(format!("{id} does not exist")));
+    };
+    let timeline = state.core.store.timeline(id).await?;
+    let policy = &state.core.policy;
+    let conversation_link = incident
+        .conversation()
+        .and_then(|conversation| link(&state, conversation));
+    let since_start = |at: Option<DateTime<Utc>>| {
+        at.map(|at| human_duration((at - incident.started_at()).max(chrono::Duration::zero())))
+    };
+    let body = html! {
+        h1 { (id) ": " (incident.title()) }
+        p {
+            (status_badge(incident.status().as_str())) " "
+            (severity_badge(&state, i16::from(incident.severity().level())))
+            @if incident.is_private() { " " span.badge { "private" } }
+        }
+        dl {
+            dt { "Lead" } dd { (incident.lead().map(|u| u.display().to_owned()).unwrap_or_else(|| "nobody yet".into())) }
+            @for (role, user) in incident.roles() {
+                dt { (role.as_str()) } dd { (user.display()) }
+            }
+            dt { "Reporter" } dd { (incident.reporter().display()) }
+            dt { "Summary" } dd { (incident.summary().unwrap_or("—")) }
+            dt { "Impact" } dd { (incident.impact().unwrap_or("—")) }
+            dt { "Started" } dd { (time(incident.started_at())) }
+            dt { "Acknowledged after" } dd { (since_start(incident.acknowledged_at()).unwrap_or_else(|| "—".into())) }
+            dt { "Mitigated after" } dd { (since_start(incident.mitigated_at()).unwrap_or_else(|| "—".into())) }
+            dt { "Resolved after" } dd { (since_start(incident.resolved_at()).unwrap_or_else(|| "—".into())) }
+            @if let Some(url) = &conversation_link {
+                dt { "Conversation" } dd { a href=(url) { "Open in " (incident.platform().as_str()) } }
+            }
+        }
+        h2 { "Timeline" }
+        table.timeline {
+            thead { tr { th { "When" } th { "Who" } th { "What" } } }
+            tbody {
+                @for entry in &timeline {
+                    (timeline_row(&state, entry))
+                }
+            }
+        }
+        h2 { "Follow-up actions" }
+        @if incident.actions().is_empty() {
+            p.muted { "None yet." }
+        } @else {
+            ul {
+                @for action in incident.actions() {
+                    li {
+                        (action.number) ". " (action.text)
+                        @if action.done_at.is_some() { " " span.badge.st-resolved { "done" } }
+                    }
+                }
+            }
+        }
+        p.muted { "Severity: " (policy.severity_label(incident.severity())) }
+    };
+    Ok(page(&format!("{id}: {}", incident.title()), body))
+}
+
+fn timeline_row(state: &AppState, entry: &TimelineRecord) -> Markup {
+    html! {
+        tr {
+            td.muted { (time(entry.occurred_at)) }
+            td { (entry.actor.as_ref().map(|user| user.display().to_owned()).unwrap_or_else(|| "Firebreak".into())) }
+            td { (entry.event.describe(&state.core.policy)) }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    failed: Option<String>,
+}
+
+pub async fn login_form(query: web::Query<LoginQuery>) -> HttpResponse {
+    let body = html! {
+        h1 { "Log in" }
+        @if query.failed.is_some() { p role="alert" { "That token is not right." } }
+        form method="post" action="/login" {
+            input type="hidden" name="next" value=(safe_next(query.next.as_deref()));
+            label for="token" { "API token" } " "
+            input id="token" type="password" name="token" autocomplete="current-password" required;
+            " "
+            button type="submit" { "Log in" }
+        }
+    };
+    page("Log in", body)
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    token: String,
+    next: Option<String>,
+}
+
+pub async fn login(state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
+    let next = safe_next(form.next.as_deref());
+    match session::issue(&state, &form.token, Utc::now()) {
+        Some(cookie) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .insert_header((header::SET_COOKIE, cookie))
+            .finish(),
+        None => HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/login?failed=1&next={}", urlencode(&next)),
+            ))
+            .finish(),
+    }
+}
+
+pub async fn logout() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .insert_header((header::SET_COOKIE, session::cleared()))
+        .finish()
+}
+
+/// Only paths on this site: a login link cannot send anyone elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/incidents".to_owned(),
+    }
+}
+
+fn link(state: &AppState, conversation: &ConversationRef) -> Option<String> {
+    state
+        .core
+        .platforms
+        .adapter(conversation.platform)
+        .and_then(|adapter| adapter.conversation_link(conversation))
+}
+
+fn status_badge(status: &str) -> Markup {
+    html! { span class=(format!("badge st-{status}")) { (status) } }
+}
+
+fn severity_badge(state: &AppState, severity: i16) -> Markup {
+    let label = Severity::new(i64::from(severity))
+        .map(|severity| state.core.policy.severity_label(severity))
+        .unwrap_or_else(|_| severity.to_string());
+    html! { span class=(format!("badge sev-{severity}")) { (label) } }
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_only_sends_people_to_this_site() {
+        assert_eq!(safe_next(Some("/incidents/INC-1")), "/incidents/INC-1");
+        assert_eq!(safe_next(Some("//evil.example")), "/incidents");
+        assert_eq!(safe_next(Some("https://evil.example")), "/incidents");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/incidents");
+        assert_eq!(safe_next(None), "/incidents");
+    }
+}
