@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod config;
 pub mod matrix;
+pub mod report;
 pub mod routes;
 pub mod slack_manifest;
 pub mod startup;

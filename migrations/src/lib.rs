@@ -8,6 +8,7 @@ mod m20261124_000001_create_incidents;
 mod m20261124_000002_create_inbox;
 mod m20261124_000003_create_timers;
 mod m20261124_000004_create_platform_state;
+mod m20261124_000005_create_incident_participants;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_inbox::Migration),
             Box::new(m20261124_000003_create_timers::Migration),
             Box::new(m20261124_000004_create_platform_state::Migration),
+            Box::new(m20261124_000005_create_incident_participants::Migration),
         ]
     }
 }

@@ -250,6 +250,36 @@ pub async fn show(
     }))
 }
 
+/// The post-incident report as Markdown.
+pub async fn report(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = incident_id(&path)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/markdown; charset=utf-8")
+        .body(report_text(&state, id).await?))
+}
+
+/// The report of incident `id`, for the API and the report page.
+pub(super) async fn report_text(state: &AppState, id: IncidentId) -> Result<String, ApiError> {
+    let Some(incident) = state.core.store.load_incident(id).await? else {
+        return Err(ApiError::NotFound(format!("{id} does not exist")));
+    };
+    let timeline = state.core.store.timeline(id).await?;
+    let participants = state.core.store.participants(id).await?;
+    let links = state.core.links(&incident);
+    Ok(crate::report::render(&crate::report::ReportInput {
+        incident: &incident,
+        timeline: &timeline,
+        participants: &participants,
+        policy: &state.core.policy,
+        page_url: links.page,
+        conversation_url: links.conversation,
+    }))
+}
+
 pub async fn timeline(
     _caller: ApiCaller,
     state: web::Data<AppState>,

@@ -62,6 +62,7 @@ pub fn register(config: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(pages::logout))
         .route("/incidents", web::get().to(pages::list))
         .route("/incidents/{id}", web::get().to(pages::show))
+        .route("/incidents/{id}/report", web::get().to(pages::report))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
@@ -72,6 +73,10 @@ pub fn register(config: &mut web::ServiceConfig) {
                 .route(
                     "/incidents/{id}/timeline",
                     web::get().to(incidents::timeline),
+                )
+                .route(
+                    "/incidents/{id}/report.md",
+                    web::get().to(incidents::report),
                 )
                 .route(
                     "/incidents/{id}/commands",

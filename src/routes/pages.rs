@@ -186,6 +186,7 @@ pub async fn show(
                 dt { "Conversation" } dd { a href=(url) { "Open in " (incident.platform().as_str()) } }
             }
         }
+        p { a href=(format!("/incidents/{id}/report")) { "Copy report" } }
         h2 { "Timeline" }
         table.timeline {
             thead { tr { th { "When" } th { "Who" } th { "What" } } }
@@ -221,6 +222,27 @@ fn timeline_row(state: &AppState, entry: &TimelineRecord) -> Markup {
             td { (entry.event.describe(&state.core.policy)) }
         }
     }
+}
+
+/// The report as Markdown to copy into the review document.
+pub async fn report(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !session::allowed(&state, &request) {
+        return Ok(to_login(&request));
+    }
+    let id = path
+        .parse::<IncidentId>()
+        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    let text = super::incidents::report_text(&state, id).await?;
+    let body = html! {
+        h1 { "Report of " (id) }
+        p.muted { "Select all and copy into the review document. " a href=(format!("/api/v1/incidents/{id}/report.md")) { "Download report.md" } }
+        pre style="white-space:pre-wrap;background:#fff;padding:1rem;border:1px solid #e5e5e5" { (text) }
+    };
+    Ok(page(&format!("Report of {id}"), body))
 }
 
 #[derive(serde::Deserialize)]

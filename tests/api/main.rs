@@ -11,6 +11,7 @@ mod durability;
 mod duties;
 mod incident_flow;
 mod matrix;
+mod report;
 mod slack;
 mod teams;
 mod tidy;

@@ -25,6 +25,12 @@ pub(super) async fn execute_text(
     source: &Source,
     origin: Option<i64>,
 ) -> Result<Reply, EngineError> {
+    if matches!(source, Source::Chat(conversation) if Some(conversation) == incident.conversation())
+    {
+        if let Err(error) = core.store.count_message(incident.id(), user).await {
+            tracing::warn!(incident = %incident.id(), %error, "could not count a message");
+        }
+    }
     let request = match parse_request(text, incident.platform(), &core.policy) {
         Ok(request) => request,
         Err(error) => {
@@ -482,6 +488,11 @@ pub(super) async fn message_said(
     incident: &mut Incident,
     said: &super::messages::MessageSaid,
 ) -> Result<Reply, EngineError> {
+    // For the report: who spoke, and how much. A lost count is no loss
+    // to the incident, so a failure only logs.
+    if let Err(error) = core.store.count_message(incident.id(), &said.user).await {
+        tracing::warn!(incident = %incident.id(), %error, "could not count a message");
+    }
     let replies = core.keywords.replies_to(&said.text);
     if !replies.is_empty() {
         answer_in_chat(core, incident, &said.source, &replies.join("\n")).await;

@@ -10,10 +10,12 @@
 mod entity;
 mod inbox;
 mod incidents;
+mod participants;
 mod read;
 
 pub use inbox::{InboxInsert, InboxRow};
 pub use incidents::{AppendOutcome, PendingTimer, RecordedEvent};
+pub use participants::Participant;
 pub use read::{
     ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord,
 };

@@ -6,6 +6,7 @@ pub mod inbox;
 pub mod incident;
 pub mod incident_action;
 pub mod incident_event;
+pub mod incident_participant;
 pub mod incident_role;
 pub mod platform_state;
 pub mod timer;

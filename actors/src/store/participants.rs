@@ -1,0 +1,69 @@
+//! How many messages each person posted in an incident's conversation.
+
+use super::entity::incident_participant as participant;
+use super::{Store, StoreError};
+use crate::incident::IncidentId;
+use firebreak_adapters::UserRef;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+/// Someone who spoke in the conversation, and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub user: UserRef,
+    pub messages: i64,
+}
+
+impl Store {
+    /// Counts one message by `user` in incident `id`'s conversation.
+    pub async fn count_message(&self, id: IncidentId, user: &UserRef) -> Result<(), StoreError> {
+        let row = participant::ActiveModel {
+            incident_id: Set(id.0),
+            platform: Set(user.platform.to_string()),
+            user_id: Set(user.id.clone()),
+            name: Set(user.name.clone()),
+            messages: Set(1),
+        };
+        participant::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    participant::Column::IncidentId,
+                    participant::Column::Platform,
+                    participant::Column::UserId,
+                ])
+                .value(
+                    participant::Column::Messages,
+                    Expr::col((participant::Entity, participant::Column::Messages)).add(1),
+                )
+                .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Everyone who spoke, the most talkative first.
+    pub async fn participants(&self, id: IncidentId) -> Result<Vec<Participant>, StoreError> {
+        let rows = participant::Entity::find()
+            .filter(participant::Column::IncidentId.eq(id.0))
+            .order_by_desc(participant::Column::Messages)
+            .order_by_asc(participant::Column::UserId)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let platform = row
+                    .platform
+                    .parse()
+                    .unwrap_or(firebreak_adapters::Platform::Api);
+                let mut user = UserRef::new(platform, row.user_id);
+                user.name = row.name;
+                Participant {
+                    user,
+                    messages: row.messages,
+                }
+            })
+            .collect())
+    }
+}
