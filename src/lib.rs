@@ -9,5 +9,6 @@ pub mod report;
 pub mod routes;
 pub mod slack_manifest;
 pub mod startup;
+pub mod stats;
 pub mod teams_manifest;
 pub mod telemetry;

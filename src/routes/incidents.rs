@@ -280,6 +280,58 @@ pub(super) async fn report_text(state: &AppState, id: IncidentId) -> Result<Stri
     }))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    pub(super) since: Option<String>,
+    pub(super) until: Option<String>,
+}
+
+/// Counts and response times over a period (default: everything).
+pub async fn stats(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(stats_for(&state, &query).await?))
+}
+
+pub(super) async fn stats_for(
+    state: &AppState,
+    query: &PeriodQuery,
+) -> Result<crate::stats::Stats, ApiError> {
+    let mut filter = IncidentFilter {
+        since: query
+            .since
+            .as_deref()
+            .filter(|text| !text.is_empty())
+            .map(|text| parse_time("since", text))
+            .transpose()?,
+        until: query
+            .until
+            .as_deref()
+            .filter(|text| !text.is_empty())
+            .map(|text| parse_time("until", text))
+            .transpose()?,
+        ..IncidentFilter::default()
+    };
+    let mut records = Vec::new();
+    loop {
+        let page = state.core.store.list_incidents(&filter, 1_000).await?;
+        records.extend(page.items);
+        match page.next {
+            Some(next) => filter.after = Some(next),
+            None => break,
+        }
+    }
+    Ok(crate::stats::compute(
+        &records,
+        &state.core.policy,
+        filter.since,
+        filter.until,
+    ))
+}
+
 pub async fn timeline(
     _caller: ApiCaller,
     state: web::Data<AppState>,

@@ -63,10 +63,12 @@ pub fn register(config: &mut web::ServiceConfig) {
         .route("/incidents", web::get().to(pages::list))
         .route("/incidents/{id}", web::get().to(pages::show))
         .route("/incidents/{id}/report", web::get().to(pages::report))
+        .route("/stats", web::get().to(pages::stats))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/api/v1")
+                .route("/stats", web::get().to(incidents::stats))
                 .route("/incidents", web::get().to(incidents::list))
                 .route("/incidents", web::post().to(incidents::declare))
                 .route("/incidents/{id}", web::get().to(incidents::show))

@@ -46,6 +46,7 @@ fn page(title: &str, body: Markup) -> HttpResponse {
                 header {
                     a href="/incidents" { "Firebreak" }
                     a href="/incidents" { "Incidents" }
+                    a href="/stats" { "Statistics" }
                 }
                 main { (body) }
             }
@@ -243,6 +244,56 @@ pub async fn report(
         pre style="white-space:pre-wrap;background:#fff;padding:1rem;border:1px solid #e5e5e5" { (text) }
     };
     Ok(page(&format!("Report of {id}"), body))
+}
+
+pub async fn stats(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<super::incidents::PeriodQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !session::allowed(&state, &request) {
+        return Ok(to_login(&request));
+    }
+    let stats = super::incidents::stats_for(&state, &query).await?;
+    let duration = |quantiles: &Option<crate::stats::Quantiles>| match quantiles {
+        Some(q) => format!(
+            "{} / {}",
+            human_duration(chrono::Duration::seconds(q.median_seconds)),
+            human_duration(chrono::Duration::seconds(q.p90_seconds))
+        ),
+        None => "—".to_owned(),
+    };
+    let body = html! {
+        h1 { "Statistics" }
+        form.filters method="get" action="/stats" {
+            label { "From " input type="date" name="since" value=[query.since.as_deref()]; }
+            label { "to " input type="date" name="until" value=[query.until.as_deref()]; }
+            button type="submit" { "Show" }
+        }
+        p { (stats.total) " incidents." }
+        h2 { "Incidents per week" }
+        (crate::stats::weekly_chart(&stats))
+        h2 { "Median time to resolve, per week" }
+        (crate::stats::resolve_trend_chart(&stats))
+        h2 { "Response times (median / p90)" }
+        table {
+            thead { tr { th { "Severity" } th { "Count" } th { "Acknowledge" } th { "Mitigate" } th { "Resolve" } } }
+            tbody {
+                @for times in &stats.times {
+                    tr {
+                        td { (times.severity) " (" (times.name) ")" }
+                        td { (stats.by_severity.get(&times.severity).copied().unwrap_or(0)) }
+                        td { (duration(&times.acknowledge)) }
+                        td { (duration(&times.mitigate)) }
+                        td { (duration(&times.resolve)) }
+                    }
+                }
+            }
+        }
+        h2 { "By status" }
+        ul { @for (status, count) in &stats.by_status { li { (status) ": " (count) } } }
+    };
+    Ok(page("Statistics", body))
 }
 
 #[derive(serde::Deserialize)]

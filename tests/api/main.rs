@@ -13,6 +13,7 @@ mod incident_flow;
 mod matrix;
 mod report;
 mod slack;
+mod stats;
 mod teams;
 mod tidy;
 mod web_pages;

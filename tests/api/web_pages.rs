@@ -108,9 +108,14 @@ async fn pages_need_a_login_and_show_incidents_with_typed_text_inert() {
         "{detail}"
     );
     assert!(detail.contains("Mitigated after"), "{detail}");
-    let (status, report) = app.page(&format!("/incidents/INC-{id}/report"), Some(&cookie)).await;
+    let (status, report) = app
+        .page(&format!("/incidents/INC-{id}/report"), Some(&cookie))
+        .await;
     assert_eq!(status, 200);
-    assert!(report.contains("Time to mitigate") && !report.contains("<script>"), "{report}");
+    assert!(
+        report.contains("Time to mitigate") && !report.contains("<script>"),
+        "{report}"
+    );
     let (status, _) = app.page(&format!("/incidents/INC-{id}/report"), None).await;
     assert_eq!(status, 303);
     let (status, _) = app.page("/incidents/INC-999", Some(&cookie)).await;
