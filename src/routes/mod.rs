@@ -6,6 +6,7 @@ mod health;
 mod incidents;
 mod memory;
 mod metrics;
+mod openapi;
 mod pages;
 mod session;
 mod slack;
@@ -68,6 +69,7 @@ pub fn register(config: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/api/v1")
+                .route("/openapi.json", web::get().to(openapi::serve))
                 .route("/stats", web::get().to(incidents::stats))
                 .route("/incidents", web::get().to(incidents::list))
                 .route("/incidents", web::post().to(incidents::declare))

@@ -11,6 +11,7 @@ mod durability;
 mod duties;
 mod incident_flow;
 mod matrix;
+mod openapi;
 mod report;
 mod slack;
 mod stats;
