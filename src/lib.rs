@@ -12,3 +12,4 @@ pub mod startup;
 pub mod stats;
 pub mod teams_manifest;
 pub mod telemetry;
+pub mod timeline;

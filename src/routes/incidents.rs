@@ -6,9 +6,9 @@ use super::auth::ApiCaller;
 use super::{errors::ApiError, AppState};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use firebreak_actors::engine::{Declare, DeclareRequest, RunCommand};
-use firebreak_actors::incident::{IncidentId, Report, Severity, Status};
-use firebreak_actors::store::{IncidentFilter, IncidentRecord, TimelineRecord};
+use firebreak_actors::engine::{Declare, DeclareRequest, RunCommand, RunTypedCommand};
+use firebreak_actors::incident::{Command, IncidentId, Report, Severity, Status};
+use firebreak_actors::store::{IncidentFilter, IncidentRecord};
 use firebreak_adapters::{Platform, UserRef};
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +103,9 @@ struct TimelineEntryDto {
     at: DateTime<Utc>,
     kind: &'static str,
     text: String,
+    /// What the entry said before the review corrected it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_text: Option<String>,
     actor: Option<UserDto>,
 }
 
@@ -339,16 +342,85 @@ pub async fn timeline(
 ) -> Result<HttpResponse, ApiError> {
     let id = incident_id(&path)?;
     find(&state, id).await?;
-    let entries: Vec<TimelineEntryDto> = state
-        .core
-        .store
-        .timeline(id)
-        .await?
-        .iter()
-        .map(|record| timeline_entry(&state, record))
+    let records = state.core.store.timeline(id).await?;
+    let entries: Vec<TimelineEntryDto> = crate::timeline::entries(&records, &state.core.policy)
+        .into_iter()
+        .map(timeline_entry)
         .collect();
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "incident": id.to_string(), "entries": entries })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntryBody {
+    text: String,
+    /// When it happened (RFC 3339).
+    at: String,
+    user: Option<String>,
+}
+
+/// Adds an entry the timeline is missing, at the time it happened.
+pub async fn add_entry(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<NewEntryBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = incident_id(&path)?;
+    let body = body.into_inner();
+    let command = Command::AddTimelineEntry {
+        text: body.text,
+        at: parse_time("at", &body.at)?,
+    };
+    review_edit(&state, id, command, body.user.as_deref()).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "incident": id.to_string() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionBody {
+    seq: u64,
+    text: String,
+    user: Option<String>,
+}
+
+/// Corrects an entry's text; the original stays in the event log.
+pub async fn correct_entry(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CorrectionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = incident_id(&path)?;
+    let body = body.into_inner();
+    let command = Command::CorrectTimelineEntry {
+        seq: body.seq,
+        text: body.text,
+    };
+    review_edit(&state, id, command, body.user.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "incident": id.to_string() })))
+}
+
+/// Sends a review edit to the incident's actor, the one writer.
+pub(super) async fn review_edit(
+    state: &AppState,
+    id: IncidentId,
+    command: Command,
+    user: Option<&str>,
+) -> Result<(), ApiError> {
+    find(state, id).await?;
+    let user = user_on(Platform::Api, user.unwrap_or("api"))?;
+    state
+        .supervisor
+        .send(RunTypedCommand {
+            incident: id,
+            command,
+            user,
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))??;
+    Ok(())
 }
 
 pub async fn declare(
@@ -575,13 +647,14 @@ fn incident_dto(state: &AppState, record: &IncidentRecord) -> IncidentDto {
     }
 }
 
-fn timeline_entry(state: &AppState, record: &TimelineRecord) -> TimelineEntryDto {
+fn timeline_entry(entry: crate::timeline::Entry<'_>) -> TimelineEntryDto {
     TimelineEntryDto {
-        seq: record.seq,
-        at: record.occurred_at,
-        kind: record.event.kind(),
-        text: record.event.describe(&state.core.policy),
-        actor: record.actor.as_ref().map(UserDto::from),
+        seq: entry.record.seq,
+        at: entry.at,
+        kind: entry.record.event.kind(),
+        text: entry.text,
+        original_text: entry.original,
+        actor: entry.record.actor.as_ref().map(UserDto::from),
     }
 }
 

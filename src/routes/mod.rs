@@ -64,6 +64,10 @@ pub fn register(config: &mut web::ServiceConfig) {
         .route("/incidents", web::get().to(pages::list))
         .route("/incidents/{id}", web::get().to(pages::show))
         .route("/incidents/{id}/report", web::get().to(pages::report))
+        .route(
+            "/incidents/{id}/timeline",
+            web::post().to(pages::edit_timeline),
+        )
         .route("/stats", web::get().to(pages::stats))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
@@ -77,6 +81,14 @@ pub fn register(config: &mut web::ServiceConfig) {
                 .route(
                     "/incidents/{id}/timeline",
                     web::get().to(incidents::timeline),
+                )
+                .route(
+                    "/incidents/{id}/timeline",
+                    web::post().to(incidents::add_entry),
+                )
+                .route(
+                    "/incidents/{id}/timeline",
+                    web::patch().to(incidents::correct_entry),
                 )
                 .route(
                     "/incidents/{id}/report.md",

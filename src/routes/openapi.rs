@@ -91,6 +91,24 @@ pub fn document() -> Value {
                     "summary": "The incident's timeline: every change, oldest first",
                     "parameters": [id_parameter()],
                     "responses": merge(json!({"200": {"description": "The timeline", "content": json_of("Timeline")}}), errors(&["401", "404"]))
+                },
+                "post": {
+                    "summary": "Add an entry the timeline is missing, at the time it happened",
+                    "parameters": [id_parameter()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["text", "at"],
+                        "properties": {"text": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": "string"}}
+                    }}}},
+                    "responses": merge(json!({"201": {"description": "Added"}}), errors(&["400", "401", "404", "409", "422"]))
+                },
+                "patch": {
+                    "summary": "Correct an entry's text; the original stays in the event log",
+                    "parameters": [id_parameter()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["seq", "text"],
+                        "properties": {"seq": {"type": "integer"}, "text": {"type": "string"}, "user": {"type": "string"}}
+                    }}}},
+                    "responses": merge(json!({"200": {"description": "Corrected"}}), errors(&["400", "401", "404", "409", "422"]))
                 }
             },
             "/api/v1/incidents/{id}/commands": {
@@ -176,6 +194,7 @@ pub fn document() -> Value {
                     "entries": {"type": "array", "items": {"type": "object", "properties": {
                         "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
                         "kind": {"type": "string"}, "text": {"type": "string"},
+                        "original_text": {"type": "string", "description": "Before the review corrected it"},
                         "actor": {"$ref": "#/components/schemas/User"}
                     }}}
                 }},

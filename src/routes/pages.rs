@@ -10,8 +10,7 @@ use super::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use firebreak_actors::incident::{human_duration, IncidentId, Severity};
-use firebreak_actors::store::TimelineRecord;
+use firebreak_actors::incident::{human_duration, Command, IncidentId, Severity};
 use firebreak_adapters::ConversationRef;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -158,6 +157,7 @@ pub async fn show(
     };
     let timeline = state.core.store.timeline(id).await?;
     let policy = &state.core.policy;
+    let entries = crate::timeline::entries(&timeline, policy);
     let conversation_link = incident
         .conversation()
         .and_then(|conversation| link(&state, conversation));
@@ -192,8 +192,33 @@ pub async fn show(
         table.timeline {
             thead { tr { th { "When" } th { "Who" } th { "What" } } }
             tbody {
-                @for entry in &timeline {
-                    (timeline_row(&state, entry))
+                @for entry in &entries {
+                    (timeline_row(entry))
+                }
+            }
+        }
+        details {
+            summary { "Edit the timeline for the review" }
+            form method="post" action=(format!("/incidents/{id}/timeline")) {
+                input type="hidden" name="edit" value="add";
+                p {
+                    label { "Add what happened at (UTC) " input type="datetime-local" name="at" required; }
+                    " "
+                    label { "what " input type="text" name="text" required; }
+                    " "
+                    button type="submit" { "Add entry" }
+                }
+            }
+            form method="post" action=(format!("/incidents/{id}/timeline")) {
+                input type="hidden" name="edit" value="correct";
+                p {
+                    label { "Correct entry " select name="seq" {
+                        @for entry in &entries { option value=(entry.record.seq) { (entry.record.seq) } }
+                    } }
+                    " "
+                    label { "to read " input type="text" name="text" required; }
+                    " "
+                    button type="submit" { "Correct" }
                 }
             }
         }
@@ -215,14 +240,68 @@ pub async fn show(
     Ok(page(&format!("{id}: {}", incident.title()), body))
 }
 
-fn timeline_row(state: &AppState, entry: &TimelineRecord) -> Markup {
+fn timeline_row(entry: &crate::timeline::Entry<'_>) -> Markup {
     html! {
-        tr {
-            td.muted { (time(entry.occurred_at)) }
-            td { (entry.actor.as_ref().map(|user| user.display().to_owned()).unwrap_or_else(|| "Firebreak".into())) }
-            td { (entry.event.describe(&state.core.policy)) }
+        tr id=(format!("entry-{}", entry.record.seq)) {
+            td.muted { (time(entry.at)) }
+            td { (entry.record.actor.as_ref().map(|user| user.display().to_owned()).unwrap_or_else(|| "Firebreak".into())) }
+            td {
+                (entry.text)
+                @if let Some(original) = &entry.original {
+                    br; span.muted { "Corrected; it read: " (original) }
+                }
+            }
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct TimelineEdit {
+    edit: String,
+    text: String,
+    at: Option<String>,
+    seq: Option<u64>,
+}
+
+/// The review's timeline edits from the incident page.
+pub async fn edit_timeline(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TimelineEdit>,
+) -> Result<HttpResponse, ApiError> {
+    if !session::allowed(&state, &request) {
+        return Ok(to_login(&request));
+    }
+    let id = path
+        .parse::<IncidentId>()
+        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    let form = form.into_inner();
+    let command = match form.edit.as_str() {
+        "add" => {
+            let at = form.at.as_deref().unwrap_or_default();
+            // `datetime-local` sends `2026-11-24T09:55`, read as UTC.
+            let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S"))
+                .map_err(|_| ApiError::BadRequest(format!("`{at}` is not a date and time")))?
+                .and_utc();
+            Command::AddTimelineEntry {
+                text: form.text,
+                at,
+            }
+        }
+        "correct" => Command::CorrectTimelineEntry {
+            seq: form
+                .seq
+                .ok_or_else(|| ApiError::BadRequest("which entry?".to_owned()))?,
+            text: form.text,
+        },
+        other => return Err(ApiError::BadRequest(format!("`{other}` is not an edit"))),
+    };
+    super::incidents::review_edit(&state, id, command, Some("web")).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/incidents/{id}")))
+        .finish())
 }
 
 /// The report as Markdown to copy into the review document.

@@ -13,6 +13,7 @@ mod incident_flow;
 mod matrix;
 mod openapi;
 mod report;
+mod review;
 mod slack;
 mod stats;
 mod teams;

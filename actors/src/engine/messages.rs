@@ -112,6 +112,16 @@ pub struct RunCommand {
     pub user: UserRef,
 }
 
+/// Apply a typed command to an incident by id: what the admin API and
+/// the web pages send when there is no text to parse (review edits).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Reply, EngineError>")]
+pub struct RunTypedCommand {
+    pub incident: crate::incident::IncidentId,
+    pub command: crate::incident::Command,
+    pub user: UserRef,
+}
+
 /// Open the edit form for someone who pressed Edit.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<Reply, EngineError>")]

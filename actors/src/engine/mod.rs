@@ -24,7 +24,7 @@ pub use inbox_worker::InboxWorker;
 pub use incident_actor::IncidentActor;
 pub use messages::{
     ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
-    Snapshot, Source, Welcome,
+    RunTypedCommand, Snapshot, Source, Welcome,
 };
 pub use supervisor::{IsReady, Rehydrate, Supervisor, TimerFired, DECLARE_FORM};
 pub use timers::{AttachSupervisor, PendingCount, Reschedule, TimerWheel};

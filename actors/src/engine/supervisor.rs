@@ -9,8 +9,8 @@
 use super::incident_actor::IncidentActor;
 use super::messages::{
     ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer, HandleChatEvent,
-    Handled, MessageSaid, OpenEditForm, RecordConversationRename, Reply, RunCommand, Source,
-    Welcome,
+    Handled, MessageSaid, OpenEditForm, RecordConversationRename, Reply, RunCommand,
+    RunTypedCommand, Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -668,6 +668,22 @@ impl Handler<RunCommand> for Supervisor {
             message.incident,
             Execute {
                 text: message.text,
+                user: message.user,
+                source: Source::Api,
+                origin: None,
+            },
+        )
+    }
+}
+
+impl Handler<RunTypedCommand> for Supervisor {
+    type Result = ResponseActFuture<Self, Result<Reply, EngineError>>;
+
+    fn handle(&mut self, message: RunTypedCommand, _ctx: &mut Self::Context) -> Self::Result {
+        self.deliver(
+            message.incident,
+            ApplyCommand {
+                command: message.command,
                 user: message.user,
                 source: Source::Api,
                 origin: None,

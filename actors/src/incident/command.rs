@@ -19,6 +19,7 @@ use super::severity::Severity;
 use super::status::Status;
 use super::status_page::StatusPageState;
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use firebreak_adapters::{MessageRef, Platform, UserRef};
 
 /// Longest title, in characters: it has to fit a channel topic and a
@@ -96,6 +97,18 @@ pub enum Command {
     },
     /// Turn off a pending reminder until its condition changes.
     Dismiss(ReminderKind),
+    /// For the review (the web page and the API, not chat): an entry the
+    /// timeline is missing, at the time it happened.
+    AddTimelineEntry {
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// For the review: entry `seq` should have read `text`. The original
+    /// stays in the event log.
+    CorrectTimelineEntry {
+        seq: u64,
+        text: String,
+    },
     /// Never parsed from text: the engine builds it when a message is pinned
     /// or gets the timeline reaction.
     Pin {

@@ -36,6 +36,10 @@ pub struct Context<'a> {
 pub enum Rejection {
     #[error("{id} is {status}; nothing can change any more.")]
     Final { id: IncidentId, status: Status },
+    #[error("{id} has no timeline entry {seq}.")]
+    NoSuchEntry { id: IncidentId, seq: u64 },
+    #[error("A timeline entry of {id} cannot be in the future.")]
+    InTheFuture { id: IncidentId },
     #[error("{id} has no follow-up action {number}: `actions` lists them.")]
     NoSuchAction { id: IncidentId, number: u32 },
     #[error("Action {number} of {id} is already done.")]
@@ -122,6 +126,10 @@ pub fn decide(
             }),
             Some(_) => Ok(vec![DomainEvent::ActionCompleted { number: *number }]),
         };
+    }
+    // The review edits the timeline, usually of a closed incident.
+    if let Some(event) = edit_timeline(incident, command, ctx)? {
+        return Ok(vec![event]);
     }
     if incident.is_final() {
         return Err(Rejection::Final {
@@ -227,6 +235,9 @@ pub fn decide(
         },
         // Handled before the final-incident check, above.
         Command::ActionDone(number) => DomainEvent::ActionCompleted { number: *number },
+        Command::AddTimelineEntry { .. } | Command::CorrectTimelineEntry { .. } => {
+            return Ok(edit_timeline(incident, command, ctx)?.into_iter().collect())
+        }
         Command::Update(text) => DomainEvent::UpdatePosted {
             text: non_blank("update", text)?,
         },
@@ -455,6 +466,36 @@ fn changed_text(
     Ok(new)
 }
 
+/// The event of a review's timeline edit; `None` for other commands.
+fn edit_timeline(
+    incident: &Incident,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Option<DomainEvent>, Rejection> {
+    let id = incident.id();
+    Ok(Some(match command {
+        Command::AddTimelineEntry { text, at } => {
+            if *at > ctx.now {
+                return Err(Rejection::InTheFuture { id });
+            }
+            DomainEvent::TimelineEntryAdded {
+                text: non_blank("timeline entry", text)?,
+                occurred_at: *at,
+            }
+        }
+        Command::CorrectTimelineEntry { seq, text } => {
+            if *seq == 0 || *seq > incident.version() {
+                return Err(Rejection::NoSuchEntry { id, seq: *seq });
+            }
+            DomainEvent::TimelineEntryCorrected {
+                seq: *seq,
+                text: non_blank("timeline entry", text)?,
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
 fn non_blank(what: &'static str, text: &str) -> Result<String, Rejection> {
     match text.trim() {
         "" => Err(Rejection::Blank { what }),
@@ -647,6 +688,68 @@ mod tests {
         (Resolved, Investigating),
         (Resolved, Closed),
     ];
+
+    #[test]
+    fn the_review_edits_the_timeline_even_of_a_closed_incident() {
+        let policy = Policy::default();
+        let closed = led_incident_in(Closed);
+        let added = decide(
+            &closed,
+            &Command::AddTimelineEntry {
+                text: " DB failover began ".into(),
+                at: t(50),
+            },
+            &ctx(&policy),
+        );
+        assert_eq!(
+            added,
+            Ok(vec![DomainEvent::TimelineEntryAdded {
+                text: "DB failover began".into(),
+                occurred_at: t(50)
+            }])
+        );
+        let corrected = decide(
+            &closed,
+            &Command::CorrectTimelineEntry {
+                seq: 1,
+                text: "Declared by the on-call".into(),
+            },
+            &ctx(&policy),
+        );
+        assert_eq!(
+            corrected,
+            Ok(vec![DomainEvent::TimelineEntryCorrected {
+                seq: 1,
+                text: "Declared by the on-call".into()
+            }])
+        );
+        let id = closed.id();
+        let future = Command::AddTimelineEntry {
+            text: "x".into(),
+            at: t(101),
+        };
+        assert_eq!(
+            decide(&closed, &future, &ctx(&policy)),
+            Err(Rejection::InTheFuture { id })
+        );
+        let beyond = closed.version() + 1;
+        let missing = Command::CorrectTimelineEntry {
+            seq: beyond,
+            text: "x".into(),
+        };
+        assert_eq!(
+            decide(&closed, &missing, &ctx(&policy)),
+            Err(Rejection::NoSuchEntry { id, seq: beyond })
+        );
+        let blank = Command::CorrectTimelineEntry {
+            seq: 1,
+            text: "  ".into(),
+        };
+        assert!(matches!(
+            decide(&closed, &blank, &ctx(&policy)),
+            Err(Rejection::Blank { .. })
+        ));
+    }
 
     #[test]
     fn every_status_pair_is_allowed_exactly_as_the_table_says() {

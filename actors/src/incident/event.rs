@@ -182,6 +182,16 @@ pub enum DomainEvent {
     Dismissed {
         reminder: ReminderKind,
     },
+    /// Added in the review: something that happened at `occurred_at`.
+    TimelineEntryAdded {
+        text: String,
+        occurred_at: DateTime<Utc>,
+    },
+    /// Corrected in the review: entry `seq` reads `text` from now on.
+    TimelineEntryCorrected {
+        seq: u64,
+        text: String,
+    },
 }
 
 fn first_nag() -> u32 {
@@ -221,6 +231,8 @@ impl DomainEvent {
             DomainEvent::ReminderSet { .. } => "reminder_set",
             DomainEvent::Snoozed { .. } => "snoozed",
             DomainEvent::Dismissed { .. } => "dismissed",
+            DomainEvent::TimelineEntryAdded { .. } => "timeline_entry_added",
+            DomainEvent::TimelineEntryCorrected { .. } => "timeline_entry_corrected",
         }
     }
 
@@ -363,6 +375,10 @@ impl DomainEvent {
             ),
             DomainEvent::Dismissed { reminder } => {
                 format!("Reminder dismissed: {}", reminder.about())
+            }
+            DomainEvent::TimelineEntryAdded { text, .. } => text.clone(),
+            DomainEvent::TimelineEntryCorrected { seq, text } => {
+                format!("Entry {seq} corrected to: {text}")
             }
         }
     }

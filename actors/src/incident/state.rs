@@ -327,6 +327,8 @@ impl Incident {
             }
             // These live on the timeline only; the state has nothing to keep.
             DomainEvent::NoteAdded { .. }
+            | DomainEvent::TimelineEntryAdded { .. }
+            | DomainEvent::TimelineEntryCorrected { .. }
             | DomainEvent::EffectFailed { .. }
             | DomainEvent::ConversationRenamed { .. }
             | DomainEvent::StatusPageUpdated { .. }
