@@ -6,6 +6,7 @@ mod support;
 
 mod admin_api;
 mod binary;
+mod browser;
 mod chat;
 mod durability;
 mod duties;
