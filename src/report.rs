@@ -254,10 +254,18 @@ pub fn render(input: &ReportInput<'_>) -> String {
     }
     for action in incident.actions() {
         let done = if action.done_at.is_some() { "x" } else { " " };
+        // Whoever raised an action owns it until the review says otherwise.
+        let owner = input
+            .timeline
+            .iter()
+            .find(|entry| matches!(&entry.event, DomainEvent::ActionAdded { number, .. } if *number == action.number))
+            .and_then(|entry| entry.actor.as_ref())
+            .map(|user| md(user.display()))
+            .unwrap_or_else(|| "_to assign_".into());
         line(
             &mut out,
             format!(
-                "- [{done}] {}. {} (owner: _to assign_)",
+                "- [{done}] {}. {} (owner: {owner})",
                 action.number,
                 md(&action.text)
             ),

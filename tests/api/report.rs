@@ -72,7 +72,7 @@ async fn a_scripted_incident_reports_exact_durations_people_and_actions() {
         "- Time to resolve: 1h 24m 45s (at 2026-11-24 10:24:45)",
         "| ana | lead | 2 |",
         "| bo | — | 2 |",
-        "- [ ] 1. add a gateway alert (owner: _to assign_)",
+        "- [ ] 1. add a gateway alert (owner: bo)",
         "Card payments time out",
         "## Root cause",
     ] {

@@ -122,6 +122,19 @@ async fn pages_need_a_login_and_show_incidents_with_typed_text_inert() {
     assert_eq!(status, 404);
     let (status, _) = app.page("/incidents/not-an-id", Some(&cookie)).await;
     assert_eq!(status, 404);
+
+    let logout = browser()
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(logout.status(), 303);
+    let cleared = logout.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cleared.starts_with("firebreak_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
 }
 
 #[tokio::test]
