@@ -48,6 +48,9 @@ pub struct Stats {
     pub times: Vec<SeverityTimes>,
     /// Where incidents were run, busiest first.
     pub by_platform: Vec<(String, usize)>,
+    /// The labels (`service=payments`) incidents had most often, busiest
+    /// first, at most ten.
+    pub busiest_labels: Vec<(String, usize)>,
     pub weeks: Vec<Week>,
 }
 
@@ -82,7 +85,16 @@ pub fn compute(
     let mut by_severity = BTreeMap::new();
     let mut by_status = BTreeMap::new();
     let mut by_platform: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_label: BTreeMap<String, usize> = BTreeMap::new();
     for record in records {
+        let labels: BTreeMap<String, String> = record
+            .labels
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default();
+        for (key, value) in labels {
+            *by_label.entry(format!("{key}={value}")).or_insert(0) += 1;
+        }
         *by_severity
             .entry(record.severity.clamp(1, 4) as u8)
             .or_insert(0) += 1;
@@ -137,8 +149,14 @@ pub fn compute(
             week
         })
         .collect();
-    let mut by_platform: Vec<(String, usize)> = by_platform.into_iter().collect();
-    by_platform.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let busiest = |counts: BTreeMap<String, usize>| {
+        let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        counts
+    };
+    let by_platform = busiest(by_platform);
+    let mut busiest_labels = busiest(by_label);
+    busiest_labels.truncate(10);
     Stats {
         since,
         until,
@@ -147,6 +165,7 @@ pub fn compute(
         by_status,
         times,
         by_platform,
+        busiest_labels,
         weeks,
     }
 }

@@ -320,6 +320,7 @@ mod tests {
             platform: Platform::Memory,
             private: false,
             report: None,
+            labels: Default::default(),
         };
         let at = Utc
             .with_ymd_and_hms(2026, 11, 24, 9, 30, 0)

@@ -9,6 +9,7 @@ mod m20261124_000002_create_inbox;
 mod m20261124_000003_create_timers;
 mod m20261124_000004_create_platform_state;
 mod m20261124_000005_create_incident_participants;
+mod m20261124_000006_add_incident_labels;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_timers::Migration),
             Box::new(m20261124_000004_create_platform_state::Migration),
             Box::new(m20261124_000005_create_incident_participants::Migration),
+            Box::new(m20261124_000006_add_incident_labels::Migration),
         ]
     }
 }

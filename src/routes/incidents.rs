@@ -73,6 +73,8 @@ struct IncidentDto {
     updated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,6 +129,9 @@ pub struct DeclareBody {
     platform: Option<String>,
     /// Record an incident that already happened, with its times.
     report: Option<ReportBody>,
+    /// What it is about: `{"service": "payments", "region": "eu"}`.
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -474,6 +479,7 @@ pub async fn declare(
             started_at: report.started_at,
             resolved_at: report.resolved_at,
         }),
+        labels: labels(body.labels)?,
     };
     let declared = state
         .supervisor
@@ -566,6 +572,23 @@ fn user_on(platform: Platform, text: &str) -> Result<UserRef, ApiError> {
     Ok(UserRef::new(platform, id))
 }
 
+/// Labels as given, within sane bounds: they end up in every listing.
+fn labels(
+    labels: std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    if labels.len() > 20 {
+        return Err(ApiError::BadRequest("at most 20 labels".to_owned()));
+    }
+    for (key, value) in &labels {
+        if key.trim().is_empty() || key.len() > 64 || value.len() > 200 {
+            return Err(ApiError::BadRequest(format!(
+                "label `{key}`: keys are 1–64 characters, values up to 200"
+            )));
+        }
+    }
+    Ok(labels)
+}
+
 fn non_empty(text: Option<String>) -> Option<String> {
     text.map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())
@@ -644,6 +667,11 @@ fn incident_dto(state: &AppState, record: &IncidentRecord) -> IncidentDto {
             .web_base_url
             .as_ref()
             .map(|base| format!("{}/incidents/{id}", base.trim_end_matches('/'))),
+        labels: record
+            .labels
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default(),
     }
 }
 

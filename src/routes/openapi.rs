@@ -169,7 +169,8 @@ pub fn document() -> Value {
                     "resolved_at": {"type": "string", "format": "date-time", "nullable": true},
                     "closed_at": {"type": "string", "format": "date-time", "nullable": true},
                     "updated_at": {"type": "string", "format": "date-time"},
-                    "url": {"type": "string"}
+                    "url": {"type": "string"},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}}
                 }},
                 "IncidentPage": {"type": "object", "properties": {
                     "incidents": {"type": "array", "items": {"$ref": "#/components/schemas/Incident"}},
@@ -187,6 +188,7 @@ pub fn document() -> Value {
                     "title": {"type": "string"}, "severity": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
                     "summary": {"type": "string"}, "impact": {"type": "string"}, "reporter": {"type": "string"},
                     "lead": {"type": "string"}, "platform": {"type": "string"}, "private": {"type": "boolean"},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                     "report": {"type": "object", "description": "Record a past incident: its start and end times"}
                 }},
                 "Timeline": {"type": "object", "properties": {
@@ -204,6 +206,7 @@ pub fn document() -> Value {
                     "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "times": {"type": "array", "items": {"type": "object"}},
                     "by_platform": {"type": "array", "items": {"type": "array"}},
+                    "busiest_labels": {"type": "array", "items": {"type": "array"}, "description": "[\"service=payments\", count], busiest first"},
                     "weeks": {"type": "array", "items": {"type": "object"}}
                 }}
             }

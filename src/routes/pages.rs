@@ -177,6 +177,9 @@ pub async fn show(
                 dt { (role.as_str()) } dd { (user.display()) }
             }
             dt { "Reporter" } dd { (incident.reporter().display()) }
+            @if !incident.labels().is_empty() {
+                dt { "Labels" } dd { @for (key, value) in incident.labels() { span.badge { (key) "=" (value) } " " } }
+            }
             dt { "Summary" } dd { (incident.summary().unwrap_or("—")) }
             dt { "Impact" } dd { (incident.impact().unwrap_or("—")) }
             dt { "Started" } dd { (time(incident.started_at())) }
@@ -369,6 +372,9 @@ pub async fn stats(
                 }
             }
         }
+        h2 { "Busiest labels" }
+        @if stats.busiest_labels.is_empty() { p.muted { "No incident has labels." } }
+        ul { @for (label, count) in &stats.busiest_labels { li { (label) ": " (count) } } }
         h2 { "By status" }
         ul { @for (status, count) in &stats.by_status { li { (status) ": " (count) } } }
     };

@@ -17,13 +17,21 @@ async fn stats_give_counts_and_nearest_rank_response_times() {
     let clock = ManualClock::new(start);
     let app = TestApp::spawn_clocked(&database, Arc::new(clock.clone()), |_| {}).await;
     let mut ids = Vec::new();
-    for (title, severity) in [("A", 1), ("B", 1), ("C", 1), ("D", 3)] {
-        ids.push(
-            app.declare(json!({ "title": title, "severity": severity }))
-                .await["id"]
-                .as_i64()
-                .expect("id"),
-        );
+    for (title, severity, service) in [
+        ("A", 1, "payments"),
+        ("B", 1, "payments"),
+        ("C", 1, "search"),
+        ("D", 3, ""),
+    ] {
+        let mut body = json!({ "title": title, "severity": severity });
+        if !service.is_empty() {
+            body["labels"] = json!({ "service": service });
+        }
+        let declared = app.declare(body).await;
+        if !service.is_empty() {
+            assert_eq!(declared["labels"]["service"], service);
+        }
+        ids.push(declared["id"].as_i64().expect("id"));
     }
     let (a, b, c) = (ids[0], ids[1], ids[2]);
     let step = |minutes| clock.advance(Duration::minutes(minutes));
@@ -45,6 +53,10 @@ async fn stats_give_counts_and_nearest_rank_response_times() {
     let stats = app.get_json("/api/v1/stats").await;
     assert_eq!(stats["total"], 4);
     assert_eq!(stats["by_severity"], json!({"1": 3, "3": 1}));
+    assert_eq!(
+        stats["busiest_labels"],
+        json!([["service=payments", 2], ["service=search", 1]])
+    );
     let sev1 = &stats["times"][0];
     assert_eq!(sev1["severity"], 1);
     let seconds = |what: &str| {

@@ -29,6 +29,7 @@ pub struct DeclareRequest {
     pub platform: Platform,
     pub private: bool,
     pub report: Option<Report>,
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Declare an incident; answered with its state once it is stored (its

@@ -775,6 +775,7 @@ mod tests {
             platform: Platform::Memory,
             private: false,
             report: None,
+            labels: Default::default(),
         };
         let incident =
             Incident::from_declared(IncidentId(42), &declared, Utc::now()).expect("declared");

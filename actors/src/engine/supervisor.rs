@@ -195,6 +195,7 @@ impl Supervisor {
                     platform: request.platform,
                     private: request.private,
                     report: request.report,
+                    labels: request.labels,
                 };
                 let recorded = RecordedEvent {
                     event,
@@ -414,6 +415,7 @@ impl Supervisor {
                             platform: conversation.platform,
                             private: false,
                             report: None,
+                            labels: Default::default(),
                         };
                         self.declare_from_chat(request, Some(conversation), origin)
                     }
@@ -470,6 +472,7 @@ impl Supervisor {
             reporter: user,
             private: field("private").is_some_and(|v| v == "true"),
             report: None,
+            labels: Default::default(),
         };
         self.declare_from_chat(request, conversation, origin)
     }

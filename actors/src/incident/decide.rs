@@ -1285,6 +1285,7 @@ mod tests {
                 started_at: t(-90),
                 resolved_at: Some(t(-30)),
             }),
+            labels: Default::default(),
         };
         let incident = Incident::replay(IncidentId(9), [(event, t(0))]).expect("a report");
         assert_eq!(

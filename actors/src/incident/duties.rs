@@ -116,6 +116,7 @@ mod tests {
                 started_at: t(-60),
                 resolved_at: None,
             }),
+            labels: Default::default(),
         }]);
         assert_eq!(duties_on_declare(&report, &policy), None);
         for status in [Status::Resolved, Status::Closed, Status::Declined] {

@@ -13,6 +13,7 @@ use super::status::Status;
 use chrono::{DateTime, Utc};
 use firebreak_adapters::{ConversationRef, MessageRef, Platform, UserRef};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The times of an incident recorded after the fact ("report only"): it is
 /// kept on record, but gets no conversation and no reminders.
@@ -41,6 +42,10 @@ pub enum DomainEvent {
         private: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         report: Option<Report>,
+        /// What the incident is about (`service=payments`), for grouping
+        /// and statistics.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        labels: BTreeMap<String, String>,
     },
     SeverityChanged {
         from: Severity,
@@ -422,6 +427,7 @@ mod tests {
                 started_at: t(-60),
                 resolved_at: None,
             }),
+            labels: Default::default(),
         };
         let cases: Vec<(DomainEvent, &str)> = vec![
             (

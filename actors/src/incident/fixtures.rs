@@ -44,6 +44,7 @@ pub fn declared(title: &str) -> DomainEvent {
         platform: Platform::Memory,
         private: false,
         report: None,
+        labels: Default::default(),
     }
 }
 
@@ -59,6 +60,7 @@ pub fn declared_at_severity(title: &str, level: i64) -> DomainEvent {
         platform: Platform::Memory,
         private: false,
         report: None,
+        labels: Default::default(),
     }
 }
 

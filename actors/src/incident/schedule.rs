@@ -385,6 +385,7 @@ mod tests {
                 started_at: t(-120),
                 resolved_at: Some(t(-60)),
             }),
+            labels: Default::default(),
         };
         assert_eq!(due(&log(vec![(0, report)]), &policy()), vec![]);
     }

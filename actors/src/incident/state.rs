@@ -74,6 +74,8 @@ pub struct Incident {
     /// The highest reminder number handed out, so numbers are never reused
     /// once a reminder has gone off and left the list.
     last_reminder_number: u32,
+    /// What the incident is about (`service=payments`), from the declaration.
+    labels: BTreeMap<String, String>,
     /// How many events have been applied; equals the length of the event
     /// log, so the store can use it for optimistic concurrency.
     version: u64,
@@ -135,6 +137,7 @@ impl Incident {
             platform,
             private,
             report,
+            labels,
         } = event
         else {
             return None;
@@ -175,6 +178,7 @@ impl Incident {
             dismissed: BTreeSet::new(),
             custom_reminders: Vec::new(),
             last_reminder_number: 0,
+            labels: labels.clone(),
             version: 1,
         };
         if let Some(report) = report {
@@ -562,6 +566,10 @@ impl Incident {
             .find(|custom| custom.number == number)
     }
 
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -621,6 +629,7 @@ mod tests {
             platform: Platform::Memory,
             private: true,
             report: None,
+            labels: Default::default(),
         };
         let incident = Incident::from_declared(ID, &event, t(5)).expect("declared");
         assert_eq!(incident.lead(), Some(&user("ana")));
@@ -647,6 +656,7 @@ mod tests {
                 started_at: t(-120),
                 resolved_at,
             }),
+            labels: Default::default(),
         };
 
         let with_end = Incident::from_declared(ID, &report(Some(t(-60))), t(0)).expect("declared");

@@ -327,5 +327,82 @@ fn projection(incident: &Incident) -> incident::ActiveModel {
         closed_at: Set(incident.closed_at()),
         updated_at: Set(incident.updated_at()),
         version: Set(incident.version() as i64),
+        labels: Set((!incident.labels().is_empty())
+            .then(|| serde_json::to_string(incident.labels()).unwrap_or_default())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{Severity, Status};
+    use firebreak_adapters::{Platform, UserRef};
+    use firebreak_migrations::{Migrator, MigratorTrait};
+
+    #[tokio::test]
+    async fn labels_survive_every_write_of_the_projection() {
+        let path = std::env::temp_dir().join(format!(
+            "firebreak-labels-test-{}-{}.db",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("connect");
+        Migrator::up(store.connection(), None)
+            .await
+            .expect("migrate");
+        let labels =
+            std::collections::BTreeMap::from([("service".to_owned(), "payments".to_owned())]);
+        let declared = RecordedEvent {
+            event: DomainEvent::Declared {
+                title: "Checkout".into(),
+                severity: Severity::new(2).expect("severity"),
+                summary: None,
+                impact: None,
+                reporter: UserRef::new(Platform::Api, "api"),
+                lead: None,
+                platform: Platform::Api,
+                private: false,
+                report: None,
+                labels: labels.clone(),
+            },
+            actor: None,
+            at: Utc::now(),
+        };
+        let incident = store
+            .create_incident(&declared, None)
+            .await
+            .expect("created")
+            .expect("new");
+        assert_eq!(incident.labels(), &labels);
+        let loaded = store
+            .load_incident(incident.id())
+            .await
+            .expect("load")
+            .expect("found");
+        assert_eq!(loaded.labels(), &labels, "replayed from the log");
+        let mut next = loaded.clone();
+        let change = DomainEvent::StatusChanged {
+            from: Status::Triage,
+            to: Status::Investigating,
+        };
+        next.apply(&change, Utc::now());
+        let recorded = RecordedEvent {
+            event: change,
+            actor: None,
+            at: Utc::now(),
+        };
+        store
+            .append(&next, &[recorded], None, &[])
+            .await
+            .expect("appended");
+        let row = store
+            .get_incident(incident.id())
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(row.labels.as_deref(), Some(r#"{"service":"payments"}"#));
+        let _ = std::fs::remove_file(path);
     }
 }

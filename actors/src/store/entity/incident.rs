@@ -31,6 +31,8 @@ pub struct Model {
     pub closed_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// JSON object of the incident's labels; `None` when it has none.
+    pub labels: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
