@@ -1,7 +1,8 @@
 //! `POST /teams/messages`: where the Bot Framework delivers activities.
 //!
 //! The bearer token is verified first; a request that fails is answered
-//! 401 and nothing of it is kept. A verified activity is stored in the
+//! 401 and nothing of it is kept. A verified sender's malformed activity
+//! is answered 400 with the reason. A verified activity is stored in the
 //! durable inbox (keyed by its id, so a redelivery is dropped) and
 //! answered at once. Forms are answered on the spot, like Slack's dialogs:
 //! `declare` without a title gets the declare form as a card, the Edit
@@ -15,7 +16,7 @@ use firebreak_actors::engine::DECLARE_FORM;
 use firebreak_actors::incident::{validate_declaration, IncidentId};
 use firebreak_actors::render;
 use firebreak_actors::store::InboxInsert;
-use firebreak_adapters::teams::auth::TokenVerifier;
+use firebreak_adapters::teams::auth::{AuthError, TokenVerifier};
 use firebreak_adapters::teams::{inbound, TeamsAdapter};
 use firebreak_adapters::{ChatAdapter, ChatEventKind, Platform};
 use serde_json::{json, Value};
@@ -47,27 +48,28 @@ pub async fn messages(
         .teams
         .as_ref()
         .ok_or_else(|| ApiError::NotFound("Teams is not configured".to_owned()))?;
-    // The token names the service URL it is good for, so the activity is
-    // read first; nothing of it is used until the token checks out.
-    let activity: Value = serde_json::from_slice(&body).map_err(|_| ApiError::Unauthorized)?;
-    let service_url = activity["serviceUrl"].as_str().unwrap_or_default();
     let authorization = request
         .headers()
         .get("Authorization")
         .and_then(|value| value.to_str().ok());
-    teams
+    let refused = |error: AuthError| {
+        tracing::warn!(platform = "teams", %error, "rejected an unverified request");
+        ApiError::Unauthorized
+    };
+    let token = teams
         .verifier
-        .verify(
-            authorization,
-            service_url,
-            activity["channelId"].as_str(),
-            Utc::now().timestamp(),
-        )
+        .verify(authorization, Utc::now().timestamp())
         .await
-        .map_err(|error| {
-            tracing::warn!(platform = "teams", %error, "rejected an unverified request");
-            ApiError::Unauthorized
-        })?;
+        .map_err(refused)?;
+    // Only now, from a verified sender, is the body worth reading.
+    let activity: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::BadRequest(format!("the activity is not JSON: {error}")))?;
+    let service_url = activity["serviceUrl"]
+        .as_str()
+        .ok_or_else(|| ApiError::BadRequest("the activity has no serviceUrl".to_owned()))?;
+    token
+        .admits(service_url, activity["channelId"].as_str())
+        .map_err(refused)?;
     if teams.adapter.learn_service_url(service_url) {
         state
             .core

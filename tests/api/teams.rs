@@ -47,6 +47,18 @@ fn card(body: &Value) -> &Value {
     &body["attachments"][0]["content"]
 }
 
+/// A token that claims to need no signature (`alg: none`).
+fn unsigned(claims: &Value) -> String {
+    use base64::Engine as _;
+    let encode =
+        |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+    format!(
+        "{}.{}.",
+        encode(&json!({"alg": "none", "kid": KID})),
+        encode(claims)
+    )
+}
+
 #[tokio::test]
 async fn forged_expired_or_misdirected_tokens_are_refused_and_nothing_is_applied() {
     let database = TestDatabase::new().await;
@@ -104,6 +116,7 @@ async fn forged_expired_or_misdirected_tokens_are_refused_and_nothing_is_applied
             "unknown key",
             Some(teams.token(&claims, "someone-elses-key")),
         ),
+        ("alg none", Some(unsigned(&claims))),
         (
             "another service URL",
             Some(teams.token(&with("serviceurl", json!("https://evil.example/")), KID)),
@@ -121,6 +134,30 @@ async fn forged_expired_or_misdirected_tokens_are_refused_and_nothing_is_applied
         401,
         "moved service URL"
     );
+    // Malformed: 400 with a reason for a verified sender, 401 for anyone else.
+    let malformed = app
+        .client
+        .post(app.url("/teams/messages"))
+        .header("Authorization", format!("Bearer {good}"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(malformed.status(), 400);
+    assert!(malformed
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("not JSON"));
+    let anonymous = app
+        .client
+        .post(app.url("/teams/messages"))
+        .body("{not json")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(anonymous.status(), 401);
     assert!(app.incidents().await.is_empty(), "nothing was applied");
     assert_eq!(
         ISSUER, claims["iss"],

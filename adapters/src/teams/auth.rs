@@ -53,10 +53,30 @@ pub enum AuthError {
     Keys(String),
 }
 
-/// The claims the bot relies on, once verified.
+/// A token whose signature, issuer, audience and lifetime check out. The
+/// activity it came with is read only after this, and must then match
+/// it ([`VerifiedToken::admits`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub service_url: String,
+    /// Channels the signing key is endorsed for; empty means any.
+    endorsements: Vec<String>,
+}
+
+impl VerifiedToken {
+    /// Whether the token covers an activity from `service_url` through
+    /// `channel_id`.
+    pub fn admits(&self, service_url: &str, channel_id: Option<&str>) -> Result<(), AuthError> {
+        if self.service_url.trim_end_matches('/') != service_url.trim_end_matches('/') {
+            return Err(AuthError::ServiceUrl);
+        }
+        if let Some(channel) = channel_id {
+            if !self.endorsements.is_empty() && !self.endorsements.iter().any(|e| e == channel) {
+                return Err(AuthError::NotEndorsed(channel.to_owned()));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,14 +139,11 @@ impl TokenVerifier {
         self
     }
 
-    /// Checks `authorization` (the header's value) for an activity that
-    /// names `service_url` and came through `channel_id`, at `now`
-    /// (seconds since the epoch).
+    /// Checks `authorization` (the header's value) at `now` (seconds since
+    /// the epoch).
     pub async fn verify(
         &self,
         authorization: Option<&str>,
-        service_url: &str,
-        channel_id: Option<&str>,
         now: i64,
     ) -> Result<VerifiedToken, AuthError> {
         let token = authorization
@@ -158,12 +175,6 @@ impl TokenVerifier {
         }
         .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
         .map_err(|_| AuthError::Signature)?;
-        if let Some(channel) = channel_id {
-            if !key.endorsements.is_empty() && !key.endorsements.iter().any(|e| e == channel) {
-                return Err(AuthError::NotEndorsed(channel.to_owned()));
-            }
-        }
-
         let claims: Value = decode_json(payload)?;
         if claims["iss"] != issuer.as_str() {
             return Err(AuthError::Issuer);
@@ -189,11 +200,9 @@ impl TokenVerifier {
             .as_str()
             .or_else(|| claims["serviceUrl"].as_str())
             .ok_or(AuthError::ServiceUrl)?;
-        if claimed.trim_end_matches('/') != service_url.trim_end_matches('/') {
-            return Err(AuthError::ServiceUrl);
-        }
         Ok(VerifiedToken {
             service_url: claimed.to_owned(),
+            endorsements: key.endorsements,
         })
     }
 
@@ -353,14 +362,19 @@ mod tests {
         let claims = json!({"iss": "https://api.botframework.com", "aud": "app", "exp": now + 60, "serviceurl": "https://smba.example/"});
         let old = token(&key, "old", &claims);
         let new = token(&key, "new", &claims);
-        assert!(verifier
-            .verify(Some(&old), "https://smba.example", Some("msteams"), now)
+        assert!(verifier.verify(Some(&old), now).await.is_ok());
+        let verified = verifier
+            .verify(Some(&new), now)
             .await
-            .is_ok());
-        assert!(verifier
-            .verify(Some(&new), "https://smba.example/", Some("msteams"), now)
-            .await
-            .is_ok());
+            .expect("the new key verifies");
+        assert_eq!(
+            verified.admits("https://smba.example", Some("msteams")),
+            Ok(())
+        );
+        assert_eq!(
+            verified.admits("https://evil.example/", Some("msteams")),
+            Err(AuthError::ServiceUrl)
+        );
         let fetches = server
             .received_requests()
             .await
@@ -372,20 +386,13 @@ mod tests {
         // An unknown key is still refused after the refresh.
         let forged = token(&key, "forged", &claims);
         assert_eq!(
-            verifier
-                .verify(Some(&forged), "https://smba.example/", None, now)
-                .await,
+            verifier.verify(Some(&forged), now).await,
             Err(AuthError::UnknownKey)
         );
         // A late token is refused, with five minutes of allowance.
-        assert!(verifier
-            .verify(Some(&old), "https://smba.example/", None, now + 60 + 299)
-            .await
-            .is_ok());
+        assert!(verifier.verify(Some(&old), now + 60 + 299).await.is_ok());
         assert_eq!(
-            verifier
-                .verify(Some(&old), "https://smba.example/", None, now + 60 + 301)
-                .await,
+            verifier.verify(Some(&old), now + 60 + 301).await,
             Err(AuthError::Expired)
         );
     }
