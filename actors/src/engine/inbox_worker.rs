@@ -16,7 +16,7 @@ use actix::Addr;
 use chrono::Utc;
 use firebreak_adapters::Platform;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,7 +36,14 @@ const MAX_ATTEMPTS: i32 = 12;
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-type Dispatched = Pin<Box<dyn Future<Output = (InboxRow, Result<(), RowFailure>)>>>;
+type Dispatched = Pin<Box<dyn Future<Output = (InboxRow, Lane, Result<(), RowFailure>)>>>;
+
+/// Rows of one conversation go one after the other: a row is handed over
+/// only when the previous row of its conversation has been answered. The
+/// supervisor may need the database to find a conversation's incident, and
+/// without lanes a later row whose route it already knew could overtake an
+/// earlier one still being looked up. Conversations proceed side by side.
+type Lane = String;
 
 pub struct InboxWorker {
     core: SharedCore,
@@ -55,13 +62,15 @@ impl InboxWorker {
 
     /// Runs until the process stops. Call from inside the actix system.
     ///
-    /// Rows are handed to the supervisor in arrival order, which enqueues
-    /// each at its incident at once, so every incident sees its events in
-    /// order while incidents proceed side by side. A row is finished when
-    /// its incident answers, independently of the others.
+    /// Rows are handed to the supervisor in arrival order, one at a time
+    /// per conversation (see [`Lane`]), so every incident sees its events
+    /// in order while conversations proceed side by side. A row is
+    /// finished when its incident answers, independently of the others.
     pub async fn run(self) {
         let mut in_flight: FuturesUnordered<Dispatched> = FuturesUnordered::new();
         let mut flying: HashSet<i64> = HashSet::new();
+        let mut busy: HashSet<Lane> = HashSet::new();
+        let mut waiting: HashMap<Lane, VecDeque<InboxRow>> = HashMap::new();
         let mut backoff = Duration::from_millis(100);
         loop {
             if flying.len() < MAX_IN_FLIGHT {
@@ -80,7 +89,13 @@ impl InboxWorker {
                             .collect();
                         for row in fresh {
                             flying.insert(row.id);
-                            in_flight.push(self.dispatch(row));
+                            let lane = self.lane(&row);
+                            if busy.contains(&lane) {
+                                waiting.entry(lane).or_default().push_back(row);
+                            } else {
+                                busy.insert(lane.clone());
+                                in_flight.push(self.dispatch(row, lane));
+                            }
                         }
                     }
                     Err(error) => {
@@ -92,12 +107,20 @@ impl InboxWorker {
                 }
             }
             tokio::select! {
-                Some((row, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                Some((row, lane, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
                     flying.remove(&row.id);
                     if let Err(error) = self.finish(&row, outcome).await {
                         // The row stays unprocessed and comes round again;
                         // its incident's append refuses to apply it twice.
                         tracing::warn!(inbox = row.id, %error, "could not record an inbox row's outcome");
+                    }
+                    let next = waiting.get_mut(&lane).and_then(VecDeque::pop_front);
+                    match next {
+                        Some(next) => in_flight.push(self.dispatch(next, lane)),
+                        None => {
+                            waiting.remove(&lane);
+                            busy.remove(&lane);
+                        }
                     }
                 }
                 // Woken by each webhook; the tick picks up rows that became
@@ -142,7 +165,7 @@ impl InboxWorker {
 
     /// Enqueues the row's events now; the returned future waits for their
     /// answers.
-    fn dispatch(&self, row: InboxRow) -> Dispatched {
+    fn dispatch(&self, row: InboxRow, lane: Lane) -> Dispatched {
         let decoded = self.decode(&row);
         // Only a single-event row can be claimed by the append itself; a
         // multi-event row is marked processed once all its events are
@@ -176,8 +199,21 @@ impl InboxWorker {
                 Ok(())
             }
             .await;
-            (row, outcome)
+            (row, lane, outcome)
         })
+    }
+
+    /// The row's conversation, which orders it; a row naming none (or not
+    /// decodable) has a lane of its own.
+    fn lane(&self, row: &InboxRow) -> Lane {
+        self.decode(row)
+            .ok()
+            .and_then(|events| {
+                events
+                    .first()
+                    .and_then(|event| event.kind.conversation().map(ToString::to_string))
+            })
+            .unwrap_or_else(|| format!("row:{}", row.id))
     }
 
     fn decode(&self, row: &InboxRow) -> Result<Vec<firebreak_adapters::ChatEvent>, RowFailure> {
