@@ -19,6 +19,9 @@ pub mod slack;
 pub mod statuspage;
 pub mod teams;
 
+#[cfg(test)]
+mod hostile;
+
 pub use adapter::{AdapterError, AdapterResult, ChatAdapter, NewConversation};
 pub use event::{ChatEvent, ChatEventKind};
 pub use message::{

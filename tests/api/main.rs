@@ -10,6 +10,7 @@ mod browser;
 mod chat;
 mod durability;
 mod duties;
+mod hostile;
 mod incident_flow;
 mod matrix;
 mod openapi;

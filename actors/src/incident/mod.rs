@@ -14,6 +14,8 @@ mod duties;
 mod event;
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod hostile;
 mod policy;
 mod reference;
 mod reminder;

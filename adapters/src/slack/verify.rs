@@ -265,6 +265,34 @@ mod tests {
     }
 
     #[test]
+    fn headers_with_extra_whitespace_are_rejected() {
+        // Proxies strip the whitespace around a header value; anything
+        // left inside it was put there, and is not what Slack signed.
+        let padded_signature = format!("v0= {}", &DOC_SIGNATURE[3..]);
+        assert_eq!(
+            verify_doc(
+                DOC_SECRET,
+                Some(DOC_TIMESTAMP),
+                Some(&padded_signature),
+                DOC_BODY,
+                DOC_NOW
+            ),
+            Err(VerifyError::BadSignature)
+        );
+        let padded_timestamp = format!("{DOC_TIMESTAMP} ");
+        assert_eq!(
+            verify_doc(
+                DOC_SECRET,
+                Some(&padded_timestamp),
+                Some(DOC_SIGNATURE),
+                DOC_BODY,
+                DOC_NOW
+            ),
+            Err(VerifyError::BadTimestamp)
+        );
+    }
+
+    #[test]
     fn errors_never_reveal_the_expected_signature() {
         let error = verify_doc(
             DOC_SECRET,
