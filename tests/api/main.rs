@@ -8,6 +8,7 @@ mod admin_api;
 mod binary;
 mod browser;
 mod chat;
+mod crash;
 mod durability;
 mod duties;
 mod hostile;
