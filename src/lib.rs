@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod ingest_bench;
 pub mod matrix;
 pub mod report;
 pub mod routes;

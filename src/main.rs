@@ -45,6 +45,15 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Signed Slack events over loopback HTTP into the durable inbox:
+    /// acks/s and ack latency, beside a bare handler under the same load.
+    Ingest {
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+        events: u64,
+        /// Concurrent keep-alive clients.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+        clients: u64,
+    },
     /// Schedule timers on the real clock: time, memory and lateness.
     Timers {
         /// How many incidents get one timer each.
@@ -104,6 +113,24 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("could not write {}", out.display()))?;
         println!("{}", out.display());
         return Ok(());
+    }
+    if let Command::Bench {
+        command: BenchCommand::Ingest { events, clients },
+    } = cli.command
+    {
+        let report = firebreak::ingest_bench::run(firebreak::ingest_bench::IngestOptions {
+            events: events as usize,
+            clients: clients as usize,
+            database_url: std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
+        })
+        .await
+        .context("ingest benchmark failed")?;
+        println!("{report}");
+        // The engine's actors still hold database connections; tearing the
+        // runtime down under them is noise, not a result. Leave at once.
+        std::process::exit(0);
     }
     if let Command::Bench {
         command: BenchCommand::Timers { count, spread_ms },

@@ -128,3 +128,38 @@ fn teams_manifest_writes_an_app_package_to_upload() {
         .expect("runs");
     assert!(!refused.status.success());
 }
+
+#[test]
+fn the_ingest_benchmark_runs_and_prints_its_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = firebreak()
+        .args(["bench", "ingest", "--events", "200", "--clients", "4"])
+        .env_remove("DATABASE_URL")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    // Numbers are not asserted, only that every line is there.
+    for line in [
+        "slack_ingest_acks 200 events",
+        "slack_ingest_failed 0 events",
+        "bare_handler_acks 200 events",
+    ] {
+        assert!(table.contains(line), "{line:?} missing in:\n{table}");
+    }
+    for name in [
+        "slack_ingest_rate",
+        "slack_ingest_latency_p99",
+        "slack_ingest_ratio",
+    ] {
+        assert!(
+            table.lines().any(|line| line.starts_with(name)),
+            "{name} missing in:\n{table}"
+        );
+    }
+}

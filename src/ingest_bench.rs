@@ -1,0 +1,190 @@
+//! `firebreak bench ingest`: signed Slack `event_callback`s sent over
+//! loopback HTTP by concurrent keep-alive clients, each verified and
+//! written to the durable inbox before it is acknowledged. Prints acks per
+//! second and ack latency, next to a bare actix-web handler measured under
+//! the same load in the same run, and the ratio of the two: absolute
+//! numbers on a shared machine drift, the ratio much less.
+
+use crate::bench::percentile;
+use crate::config::{Secret, Settings};
+use crate::startup::Application;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use firebreak_adapters::slack::verify;
+use futures_util::stream::{self, StreamExt};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+const SIGNING_SECRET: &str = "bench-signing-secret";
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub events: usize,
+    pub clients: usize,
+    /// `sqlite://…` or `postgres://…`; a temporary SQLite file when `None`.
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub acked: usize,
+    pub failed: usize,
+    pub elapsed: Duration,
+    /// Per request, sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl Load {
+    fn rate(&self) -> f64 {
+        self.acked as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+pub struct IngestReport {
+    pub database: String,
+    pub firebreak: Load,
+    pub bare: Load,
+}
+
+impl fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |load: &Load, percent: f64| {
+            percentile(&load.latencies, percent)
+                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        writeln!(f, "slack_ingest_database {} -", self.database)?;
+        for (name, load) in [
+            ("slack_ingest", &self.firebreak),
+            ("bare_handler", &self.bare),
+        ] {
+            writeln!(f, "{name}_acks {} events", load.acked)?;
+            writeln!(f, "{name}_failed {} events", load.failed)?;
+            writeln!(f, "{name}_rate {:.0} acks/s", load.rate())?;
+            writeln!(f, "{name}_latency_p50 {} ms", ms(load, 50.0))?;
+            writeln!(f, "{name}_latency_p99 {} ms", ms(load, 99.0))?;
+            writeln!(f, "{name}_latency_max {} ms", ms(load, 100.0))?;
+        }
+        write!(
+            f,
+            "slack_ingest_ratio {:.2} x_bare",
+            self.firebreak.rate() / self.bare.rate().max(1e-9)
+        )
+    }
+}
+
+/// The `n`th event: a message in a channel no incident owns, so the
+/// engine stores and then ignores it and no Web API call is made.
+fn event(n: usize) -> String {
+    format!(
+        r#"{{"token":"x","team_id":"T0BENCH","api_app_id":"A0BENCH","type":"event_callback","event_id":"EvBENCH{n:09}","event_time":1700000000,"event":{{"type":"message","user":"U0ANA","text":"load {n}","ts":"1700000000.{n:06}","channel":"C0BENCH"}}}}"#
+    )
+}
+
+async fn drive(url: &str, events: usize, clients: usize) -> Load {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap_or_default();
+    let started = Instant::now();
+    let results: Vec<Option<Duration>> = stream::iter(0..events)
+        .map(|n| {
+            let http = http.clone();
+            async move {
+                let body = event(n);
+                let timestamp = chrono::Utc::now().timestamp();
+                let signature = verify::sign(SIGNING_SECRET.as_bytes(), timestamp, body.as_bytes());
+                let sent = Instant::now();
+                let response = http
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("X-Slack-Request-Timestamp", timestamp.to_string())
+                    .header("X-Slack-Signature", signature)
+                    .body(body)
+                    .send()
+                    .await;
+                match response {
+                    Ok(response) if response.status().is_success() => Some(sent.elapsed()),
+                    _ => None,
+                }
+            }
+        })
+        .buffer_unordered(clients)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies: Vec<Duration> = results.iter().flatten().copied().collect();
+    latencies.sort_unstable();
+    Load {
+        acked: latencies.len(),
+        failed: results.len() - latencies.len(),
+        elapsed,
+        latencies,
+    }
+}
+
+/// Runs both loads. Must run inside an actix system.
+pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
+    let clients = options.clients.max(1);
+    let temp = std::env::temp_dir().join(format!("firebreak-bench-{}.db", std::process::id()));
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", temp.display()));
+    // The bare handler; it also answers the bot's one start-up Web API
+    // call (`auth.test`), so no other Slack call is ever made.
+    let bare = HttpServer::new(|| {
+        App::new()
+            .route(
+                "/slack/events",
+                web::post().to(|| async { HttpResponse::Ok().finish() }),
+            )
+            .route(
+                "/api/auth.test",
+                web::post().to(|| async {
+                    HttpResponse::Ok().json(serde_json::json!({
+                        "ok": true, "user_id": "UBENCH", "team_id": "T0BENCH", "bot_id": "BBENCH"
+                    }))
+                }),
+            )
+    })
+    .bind(("127.0.0.1", 0))?;
+    let bare_address = bare
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("the bare handler has no address"))?;
+    actix::spawn(bare.run());
+
+    let mut settings = Settings::default();
+    settings.server.addr = "127.0.0.1:0".parse()?;
+    settings.database.url = Secret::new(database_url.clone());
+    settings.slack.bot_token = Some(Secret::new("xoxb-bench"));
+    settings.slack.signing_secret = Some(Secret::new(SIGNING_SECRET));
+    settings.slack.api_base_url = format!("http://{bare_address}/api/");
+    let app = Application::build(settings).await?;
+    let url = format!("http://{}/slack/events", app.address());
+    actix::spawn(app.run_until_stopped());
+    let firebreak = drive(&url, options.events, clients).await;
+    let bare = drive(
+        &format!("http://{bare_address}/slack/events"),
+        options.events,
+        clients,
+    )
+    .await;
+
+    if options.database_url.is_none() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
+        }
+    }
+    let database = database_url
+        .split(':')
+        .next()
+        .unwrap_or("sqlite")
+        .to_owned();
+    Ok(IngestReport {
+        database,
+        firebreak,
+        bare,
+    })
+}
