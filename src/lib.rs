@@ -3,6 +3,7 @@
 //! Tests start the real application through [`startup::Application`].
 
 pub mod bench;
+pub mod commands_bench;
 pub mod config;
 pub mod ingest_bench;
 pub mod matrix;

@@ -45,6 +45,16 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Chat commands applied end to end (inbox → actor → store → chat)
+    /// with 1, 100, 10,000 … live incidents: commands/s and latency.
+    Commands {
+        /// Live incident counts, comma separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1, 100, 10_000])]
+        incidents: Vec<usize>,
+        /// Commands per count.
+        #[arg(long, default_value_t = 2_000)]
+        commands: usize,
+    },
     /// Signed Slack events over loopback HTTP into the durable inbox:
     /// acks/s and ack latency, beside a bare handler under the same load.
     Ingest {
@@ -113,6 +123,27 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("could not write {}", out.display()))?;
         println!("{}", out.display());
         return Ok(());
+    }
+    if let Command::Bench {
+        command: BenchCommand::Commands {
+            incidents,
+            commands,
+        },
+    } = &cli.command
+    {
+        let report = firebreak::commands_bench::run(firebreak::commands_bench::CommandsOptions {
+            incidents: incidents.clone(),
+            commands: *commands,
+            database_url: std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
+        })
+        .await
+        .context("commands benchmark failed")?;
+        println!("{report}");
+        // As for `bench ingest`: leave before the runtime is torn down
+        // under the engine's database connections.
+        std::process::exit(0);
     }
     if let Command::Bench {
         command: BenchCommand::Ingest { events, clients },

@@ -42,6 +42,8 @@ pub struct Application {
     pub supervisor: Addr<Supervisor>,
     /// The in-process chat platform, when enabled, for tests and demos.
     pub memory: Option<MemoryAdapter>,
+    /// Wakes the inbox worker after rows were written.
+    pub inbox_wake: Arc<Notify>,
 }
 
 impl Application {
@@ -241,6 +243,7 @@ impl Application {
                 tracing::info!(platform = "slack", "receiving over Socket Mode");
             }
         }
+        let inbox_wake = state.inbox_wake.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -256,6 +259,7 @@ impl Application {
             store,
             supervisor,
             memory,
+            inbox_wake,
         })
     }
 

@@ -163,3 +163,39 @@ fn the_ingest_benchmark_runs_and_prints_its_table() {
         );
     }
 }
+
+#[test]
+fn the_commands_benchmark_runs_and_prints_its_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = firebreak()
+        .args([
+            "bench",
+            "commands",
+            "--incidents",
+            "1,3",
+            "--commands",
+            "20",
+        ])
+        .env_remove("DATABASE_URL")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "commands_1_incidents_applied 20 commands",
+        "commands_3_incidents_applied 20 commands",
+    ] {
+        assert!(table.contains(line), "{line:?} missing in:\n{table}");
+    }
+    assert!(
+        table
+            .lines()
+            .any(|line| line.starts_with("commands_3_incidents_rate")),
+        "{table}"
+    );
+}

@@ -220,6 +220,23 @@ impl Store {
         Ok(())
     }
 
+    /// How long each processed row from `first_id` on took from arrival
+    /// to processing (for the benchmarks).
+    pub async fn inbox_processing_times(
+        &self,
+        first_id: i64,
+    ) -> Result<Vec<chrono::Duration>, StoreError> {
+        let rows = inbox::Entity::find()
+            .filter(inbox::Column::Id.gte(first_id))
+            .filter(inbox::Column::ProcessedAt.is_not_null())
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| Some(row.processed_at? - row.received_at))
+            .collect())
+    }
+
     /// How many rows wait to be processed (for `/metrics` and readiness).
     pub async fn inbox_backlog(&self) -> Result<u64, StoreError> {
         use sea_orm::PaginatorTrait;

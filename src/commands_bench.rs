@@ -1,0 +1,223 @@
+//! `firebreak bench commands`: chat commands applied end to end (durable
+//! inbox → supervisor → incident actor → decide → persist → a change
+//! notice on the memory platform) across 1, 100 and 10,000 live
+//! incidents. Prints commands applied per second and the time from a
+//! row's arrival in the inbox to its processing (p50/p99/max).
+
+use crate::bench::percentile;
+use crate::config::{Secret, Settings};
+use crate::startup::Application;
+use chrono::Utc;
+use firebreak_actors::engine::{Declare, DeclareRequest};
+use firebreak_adapters::{Platform, UserRef};
+use futures_util::stream::{self, StreamExt};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct CommandsOptions {
+    /// Live incident counts to measure at, e.g. `[1, 100, 10_000]`.
+    pub incidents: Vec<usize>,
+    /// Commands per measurement.
+    pub commands: usize,
+    pub database_url: Option<String>,
+}
+
+pub struct Round {
+    pub incidents: usize,
+    pub declare_time: Duration,
+    pub applied: usize,
+    pub elapsed: Duration,
+    /// Arrival to processing, per command, sorted.
+    pub latencies: Vec<chrono::Duration>,
+}
+
+pub struct CommandsReport {
+    pub database: String,
+    pub rounds: Vec<Round>,
+}
+
+impl fmt::Display for CommandsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "commands_database {} -", self.database)?;
+        for round in &self.rounds {
+            let name = format!("commands_{}_incidents", round.incidents);
+            let ms = |percent: f64| {
+                percentile(&round.latencies, percent)
+                    .map(|latency| {
+                        format!(
+                            "{:.2}",
+                            latency.num_microseconds().unwrap_or(0) as f64 / 1e3
+                        )
+                    })
+                    .unwrap_or_else(|| "n/a".into())
+            };
+            writeln!(
+                f,
+                "{name}_declare_time {:.2} s",
+                round.declare_time.as_secs_f64()
+            )?;
+            writeln!(f, "{name}_applied {} commands", round.applied)?;
+            writeln!(
+                f,
+                "{name}_rate {:.0} commands/s",
+                round.applied as f64 / round.elapsed.as_secs_f64().max(1e-9)
+            )?;
+            writeln!(f, "{name}_latency_p50 {} ms", ms(50.0))?;
+            writeln!(f, "{name}_latency_p99 {} ms", ms(99.0))?;
+            writeln!(f, "{name}_latency_max {} ms", ms(100.0))?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs every round on one application, adding incidents as it goes.
+/// Must run inside an actix system.
+pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
+    let temp = std::env::temp_dir().join(format!(
+        "firebreak-bench-commands-{}.db",
+        std::process::id()
+    ));
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", temp.display()));
+    let mut settings = Settings::default();
+    settings.server.addr = "127.0.0.1:0".parse()?;
+    settings.database.url = Secret::new(database_url.clone());
+    settings.memory.enabled = true;
+    let app = Application::build(settings).await?;
+    let mut ids = Vec::new();
+    let mut rounds = Vec::new();
+    let mut sizes = options.incidents.clone();
+    sizes.sort_unstable();
+    for size in sizes {
+        let started = Instant::now();
+        let missing = size.saturating_sub(ids.len());
+        let declared: Vec<anyhow::Result<i64>> = stream::iter(0..missing)
+            .map(|n| {
+                let supervisor = app.supervisor.clone();
+                async move {
+                    let request = DeclareRequest {
+                        title: format!("Bench incident {n}"),
+                        severity: None,
+                        summary: None,
+                        impact: None,
+                        reporter: UserRef::new(Platform::Memory, "bench"),
+                        lead: None,
+                        platform: Platform::Memory,
+                        private: false,
+                        report: None,
+                        labels: Default::default(),
+                    };
+                    let incident = supervisor
+                        .send(Declare {
+                            request,
+                            origin: None,
+                        })
+                        .await??
+                        .ok_or_else(|| anyhow::anyhow!("declaration not stored"))?;
+                    Ok(incident.id().0)
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        for id in declared {
+            ids.push(id?);
+        }
+        let declare_time = started.elapsed();
+        // Each incident needs its conversation before chat can reach it.
+        let conversations = wait_for_conversations(&app, &ids[..size]).await?;
+
+        let first = first_row(&app).await?;
+        let started = Instant::now();
+        for n in 0..options.commands {
+            let conversation = &conversations[n % conversations.len()];
+            let payload = serde_json::json!({
+                "platform": "memory", "event_id": format!("bench-{size}-{n}"), "type": "command",
+                "conversation": { "platform": "memory", "id": conversation },
+                "user": { "platform": "memory", "id": "bench", "name": "bench" },
+                "text": format!("note bench {n}"),
+            })
+            .to_string();
+            app.store
+                .inbox_insert(
+                    Platform::Memory,
+                    &format!("bench-{size}-{n}"),
+                    &payload,
+                    Utc::now(),
+                )
+                .await?;
+            app.inbox_wake.notify_one();
+        }
+        loop {
+            if app.store.inbox_backlog().await? == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let elapsed = started.elapsed();
+        let mut latencies = app.store.inbox_processing_times(first).await?;
+        latencies.sort_unstable();
+        rounds.push(Round {
+            incidents: size,
+            declare_time,
+            applied: latencies.len(),
+            elapsed,
+            latencies,
+        });
+    }
+    if options.database_url.is_none() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
+        }
+    }
+    Ok(CommandsReport {
+        database: database_url
+            .split(':')
+            .next()
+            .unwrap_or("sqlite")
+            .to_owned(),
+        rounds,
+    })
+}
+
+async fn wait_for_conversations(app: &Application, ids: &[i64]) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        loop {
+            let record = app
+                .store
+                .get_incident(firebreak_actors::incident::IncidentId(*id))
+                .await?;
+            if let Some(conversation) = record.and_then(|record| record.conversation_id) {
+                found.push(conversation);
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "incident {id} never got its conversation"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    Ok(found)
+}
+
+/// The id the next inbox row will get, near enough: one past the highest.
+async fn first_row(app: &Application) -> anyhow::Result<i64> {
+    let marker = format!(
+        "bench-marker-{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    match app
+        .store
+        .inbox_insert(Platform::Api, &marker, "{}", Utc::now())
+        .await?
+    {
+        firebreak_actors::store::InboxInsert::Inserted(id) => Ok(id + 1),
+        firebreak_actors::store::InboxInsert::Duplicate => anyhow::bail!("marker row collided"),
+    }
+}
