@@ -7,6 +7,7 @@ pub mod commands_bench;
 pub mod config;
 pub mod ingest_bench;
 pub mod matrix;
+pub mod rehydrate_bench;
 pub mod report;
 pub mod routes;
 pub mod slack_manifest;

@@ -45,6 +45,12 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Open incidents in the database: time from start to ready, and the
+    /// memory each live incident actor holds.
+    Rehydrate {
+        #[arg(long, default_value_t = 10_000)]
+        incidents: usize,
+    },
     /// Chat commands applied end to end (inbox → actor → store → chat)
     /// with 1, 100, 10,000 … live incidents: commands/s and latency.
     Commands {
@@ -123,6 +129,19 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("could not write {}", out.display()))?;
         println!("{}", out.display());
         return Ok(());
+    }
+    if let Command::Bench {
+        command: BenchCommand::Rehydrate { incidents },
+    } = &cli.command
+    {
+        let database = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
+        let report = firebreak::rehydrate_bench::run(*incidents, database)
+            .await
+            .context("rehydrate benchmark failed")?;
+        println!("{report}");
+        std::process::exit(0);
     }
     if let Command::Bench {
         command: BenchCommand::Commands {

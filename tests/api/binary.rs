@@ -199,3 +199,30 @@ fn the_commands_benchmark_runs_and_prints_its_table() {
         "{table}"
     );
 }
+
+#[test]
+fn the_rehydrate_benchmark_runs_and_prints_its_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = firebreak()
+        .args(["bench", "rehydrate", "--incidents", "25"])
+        .env_remove("DATABASE_URL")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("rehydrate_open_incidents 25 incidents"),
+        "{table}"
+    );
+    for name in ["rehydrate_start_to_ready", "actors_memory_per_incident"] {
+        assert!(
+            table.lines().any(|line| line.starts_with(name)),
+            "{name} missing in:\n{table}"
+        );
+    }
+}

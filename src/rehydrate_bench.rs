@@ -1,0 +1,109 @@
+//! `firebreak bench rehydrate`: with N open incidents in the database,
+//! the time from starting the application to ready (every incident's actor
+//! rehydrated from its event log) and the resident memory the live actors
+//! hold, per actor.
+
+use crate::bench::resident_set_bytes;
+use crate::config::{Secret, Settings};
+use crate::startup::{connect_and_migrate, Application};
+use chrono::Utc;
+use firebreak_actors::incident::{DomainEvent, Severity};
+use firebreak_actors::store::RecordedEvent;
+use firebreak_adapters::{Platform, UserRef};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+pub struct RehydrateReport {
+    pub database: String,
+    pub incidents: usize,
+    pub seed_time: Duration,
+    pub start_to_ready: Duration,
+    /// Resident set growth across start-up, in bytes (signed).
+    pub memory_growth: i64,
+}
+
+impl fmt::Display for RehydrateReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let per_actor = self.memory_growth / i64::try_from(self.incidents.max(1)).unwrap_or(1);
+        writeln!(f, "rehydrate_database {} -", self.database)?;
+        writeln!(f, "rehydrate_open_incidents {} incidents", self.incidents)?;
+        writeln!(
+            f,
+            "rehydrate_seed_time {:.2} s",
+            self.seed_time.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "rehydrate_start_to_ready {:.2} s",
+            self.start_to_ready.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "actors_memory {:.1} MiB",
+            self.memory_growth as f64 / (1024.0 * 1024.0)
+        )?;
+        write!(f, "actors_memory_per_incident {per_actor} bytes")
+    }
+}
+
+/// Seeds `incidents` open incidents (already announced on no platform, so
+/// start-up owes them no chat calls), then starts the application on them.
+/// Must run inside an actix system.
+pub async fn run(
+    incidents: usize,
+    database_url: Option<String>,
+) -> anyhow::Result<RehydrateReport> {
+    let temp = std::env::temp_dir().join(format!(
+        "firebreak-bench-rehydrate-{}.db",
+        std::process::id()
+    ));
+    let url = database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", temp.display()));
+    let store = connect_and_migrate(&url).await?;
+    let seeding = Instant::now();
+    for n in 0..incidents {
+        let declared = RecordedEvent {
+            event: DomainEvent::Declared {
+                title: format!("Rehydrated {n}"),
+                severity: Severity::new(3)?,
+                summary: None,
+                impact: None,
+                reporter: UserRef::new(Platform::Api, "bench"),
+                lead: Some(UserRef::new(Platform::Api, "lead")),
+                platform: Platform::Api,
+                private: false,
+                report: None,
+                labels: Default::default(),
+            },
+            actor: None,
+            at: Utc::now(),
+        };
+        store.create_incident(&declared, None).await?;
+    }
+    let seed_time = seeding.elapsed();
+    drop(store);
+
+    let mut settings = Settings::default();
+    settings.server.addr = "127.0.0.1:0".parse()?;
+    settings.database.url = Secret::new(url.clone());
+    let before = resident_set_bytes()?;
+    let starting = Instant::now();
+    let app = Application::build(settings).await?;
+    let start_to_ready = starting.elapsed();
+    let after = resident_set_bytes()?;
+    drop(app);
+    if database_url.is_none() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
+        }
+    }
+    Ok(RehydrateReport {
+        database: url.split(':').next().unwrap_or("sqlite").to_owned(),
+        incidents,
+        seed_time,
+        start_to_ready,
+        memory_growth: i64::try_from(after).unwrap_or(i64::MAX)
+            - i64::try_from(before).unwrap_or(0),
+    })
+}
