@@ -198,6 +198,44 @@ pub fn percentile<T: Copy>(sorted: &[T], percent: f64) -> Option<T> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
+/// The database a benchmark runs on: `DATABASE_URL` when given, else a
+/// temporary SQLite file that is removed when this is dropped.
+pub struct BenchDatabase {
+    pub url: String,
+    temp: Option<std::path::PathBuf>,
+}
+
+impl BenchDatabase {
+    pub fn new(name: &str, given: Option<String>) -> Self {
+        match given {
+            Some(url) => Self { url, temp: None },
+            None => {
+                let path = std::env::temp_dir()
+                    .join(format!("firebreak-bench-{name}-{}.db", std::process::id()));
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    temp: Some(path),
+                }
+            }
+        }
+    }
+
+    /// `sqlite` or `postgres`, for the report.
+    pub fn kind(&self) -> String {
+        self.url.split(':').next().unwrap_or("sqlite").to_owned()
+    }
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        if let Some(path) = &self.temp {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
 /// This process's resident set size, from `VmRSS` in `/proc/self/status`
 /// (Linux only).
 pub fn resident_set_bytes() -> Result<u64, BenchError> {

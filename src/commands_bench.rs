@@ -4,7 +4,7 @@
 //! incidents. Prints commands applied per second and the time from a
 //! row's arrival in the inbox to its processing (p50/p99/max).
 
-use crate::bench::percentile;
+use crate::bench::{percentile, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use chrono::Utc;
@@ -74,17 +74,10 @@ impl fmt::Display for CommandsReport {
 /// Runs every round on one application, adding incidents as it goes.
 /// Must run inside an actix system.
 pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
-    let temp = std::env::temp_dir().join(format!(
-        "firebreak-bench-commands-{}.db",
-        std::process::id()
-    ));
-    let database_url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", temp.display()));
+    let database = BenchDatabase::new("commands", options.database_url.clone());
     let mut settings = Settings::default();
     settings.server.addr = "127.0.0.1:0".parse()?;
-    settings.database.url = Secret::new(database_url.clone());
+    settings.database.url = Secret::new(database.url.clone());
     settings.memory.enabled = true;
     let app = Application::build(settings).await?;
     let mut ids = Vec::new();
@@ -168,17 +161,8 @@ pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
             latencies,
         });
     }
-    if options.database_url.is_none() {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
-        }
-    }
     Ok(CommandsReport {
-        database: database_url
-            .split(':')
-            .next()
-            .unwrap_or("sqlite")
-            .to_owned(),
+        database: database.kind(),
         rounds,
     })
 }

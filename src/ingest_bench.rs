@@ -5,7 +5,7 @@
 //! the same load in the same run, and the ratio of the two: absolute
 //! numbers on a shared machine drift, the ratio much less.
 
-use crate::bench::percentile;
+use crate::bench::{percentile, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -125,11 +125,7 @@ async fn drive(url: &str, events: usize, clients: usize) -> Load {
 /// Runs both loads. Must run inside an actix system.
 pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
     let clients = options.clients.max(1);
-    let temp = std::env::temp_dir().join(format!("firebreak-bench-{}.db", std::process::id()));
-    let database_url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", temp.display()));
+    let database = BenchDatabase::new("ingest", options.database_url.clone());
     // The bare handler; it also answers the bot's one start-up Web API
     // call (`auth.test`), so no other Slack call is ever made.
     let bare = HttpServer::new(|| {
@@ -157,7 +153,7 @@ pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
 
     let mut settings = Settings::default();
     settings.server.addr = "127.0.0.1:0".parse()?;
-    settings.database.url = Secret::new(database_url.clone());
+    settings.database.url = Secret::new(database.url.clone());
     settings.slack.bot_token = Some(Secret::new("xoxb-bench"));
     settings.slack.signing_secret = Some(Secret::new(SIGNING_SECRET));
     settings.slack.api_base_url = format!("http://{bare_address}/api/");
@@ -172,18 +168,8 @@ pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
     )
     .await;
 
-    if options.database_url.is_none() {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
-        }
-    }
-    let database = database_url
-        .split(':')
-        .next()
-        .unwrap_or("sqlite")
-        .to_owned();
     Ok(IngestReport {
-        database,
+        database: database.kind(),
         firebreak,
         bare,
     })

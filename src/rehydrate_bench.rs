@@ -3,7 +3,7 @@
 //! rehydrated from its event log) and the resident memory the live actors
 //! hold, per actor.
 
-use crate::bench::resident_set_bytes;
+use crate::bench::{resident_set_bytes, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::{connect_and_migrate, Application};
 use chrono::Utc;
@@ -53,13 +53,8 @@ pub async fn run(
     incidents: usize,
     database_url: Option<String>,
 ) -> anyhow::Result<RehydrateReport> {
-    let temp = std::env::temp_dir().join(format!(
-        "firebreak-bench-rehydrate-{}.db",
-        std::process::id()
-    ));
-    let url = database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", temp.display()));
+    let database = BenchDatabase::new("rehydrate", database_url);
+    let url = database.url.clone();
     let store = connect_and_migrate(&url).await?;
     let seeding = Instant::now();
     for n in 0..incidents {
@@ -93,13 +88,8 @@ pub async fn run(
     let start_to_ready = starting.elapsed();
     let after = resident_set_bytes()?;
     drop(app);
-    if database_url.is_none() {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
-        }
-    }
     Ok(RehydrateReport {
-        database: url.split(':').next().unwrap_or("sqlite").to_owned(),
+        database: database.kind(),
         incidents,
         seed_time,
         start_to_ready,

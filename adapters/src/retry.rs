@@ -73,6 +73,27 @@ impl Sleeper for TokioSleeper {
     }
 }
 
+/// What went wrong with a request that got no answer, for logs and the
+/// timeline: reqwest's own message is generic ("error sending request"),
+/// so the causes ("connection refused", "dns error") are appended.
+pub(crate) fn describe_transport_error(
+    what: &str,
+    error: &reqwest::Error,
+    timeout: Duration,
+) -> String {
+    if error.is_timeout() {
+        return format!("{what}: no answer within {timeout:?}");
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    format!("{what}: {text}")
+}
+
 /// How one attempt of a retried call went, when it did not succeed.
 #[derive(Debug)]
 pub(crate) enum Attempt<E> {

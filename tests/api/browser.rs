@@ -6,7 +6,7 @@
 //! `FIREBREAK_TEST_BROWSER_REQUIRED` is set (CI sets it and installs
 //! Debian's `chromium` and `chromium-driver`).
 
-use crate::support::{wait_for, TestApp, TestDatabase, TOKEN};
+use crate::support::{free_port, wait_for, TestApp, TestDatabase, TOKEN};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -31,13 +31,6 @@ impl Drop for Driver {
 struct Session<'a> {
     driver: &'a Driver,
     id: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }
 
 async fn driver() -> Option<Driver> {

@@ -4,7 +4,7 @@
 //! does), and in the end every event is applied exactly once.
 
 use crate::support::fake_slack::{signed_headers, FakeSlack, ANNOUNCE, BOT_TOKEN, SIGNING_SECRET};
-use crate::support::{wait_for, TestDatabase, TOKEN};
+use crate::support::{free_port, wait_for, TestDatabase, TOKEN};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -83,13 +83,6 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }
 
 /// The `n`th event: a mention asking for a note that names `n`.

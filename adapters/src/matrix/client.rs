@@ -14,7 +14,6 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::error::Error as _;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -543,17 +542,7 @@ fn string_field(what: &str, answer: &Value, field: &str) -> Result<String, Matri
 }
 
 fn describe(what: &str, error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return format!("{what}: timed out");
-    }
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    format!("{what}: {text}")
+    crate::retry::describe_transport_error(what, error, DEFAULT_REQUEST_TIMEOUT)
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use super::secret::Secret;
 use crate::retry::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
-use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,18 +184,12 @@ impl Delivery {
     /// cause ("connection refused", "dns error") is further down the chain.
     /// The URL is dropped: a webhook URL may carry a token.
     fn describe_transport_error(&self, what: &str, error: reqwest::Error) -> String {
-        if error.is_timeout() {
-            return format!("{what}: no answer within {:?}", self.request_timeout);
-        }
         let error = error.without_url();
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        self.scrub(format!("{what}: {text}"))
+        self.scrub(crate::retry::describe_transport_error(
+            what,
+            &error,
+            self.request_timeout,
+        ))
     }
 
     /// `text` with every secret of this client replaced by `<redacted>`.

@@ -33,7 +33,6 @@ use crate::retry::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSle
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -239,19 +238,7 @@ impl SlackClient {
     }
 
     fn describe_transport_error(&self, method: &str, error: &reqwest::Error) -> String {
-        if error.is_timeout() {
-            return format!("{method}: no answer within {:?}", self.request_timeout);
-        }
-        // reqwest's own message is generic ("error sending request"); the
-        // cause ("connection refused", "dns error") is further down the chain.
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        format!("{method}: {text}")
+        crate::retry::describe_transport_error(method, error, self.request_timeout)
     }
 }
 

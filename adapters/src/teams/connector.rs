@@ -5,8 +5,9 @@
 //! shared loop; anything else is an answer. [`call`] is shared with the
 //! Graph client, so both give up the same way.
 
-use super::token::{describe, TokenSource};
+use super::token::TokenSource;
 use crate::adapter::AdapterError;
+use crate::retry::describe_transport_error;
 use crate::retry::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Method, StatusCode};
@@ -99,10 +100,9 @@ impl Caller {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|error| Attempt::Transient(format!("{what}: {}", describe(&error))))?;
+            let response = request.send().await.map_err(|error| {
+                Attempt::Transient(describe_transport_error(what, &error, REQUEST_TIMEOUT))
+            })?;
             let status = response.status();
             let retry_after = response
                 .headers()
@@ -110,10 +110,9 @@ impl Caller {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let text = response
-                .text()
-                .await
-                .map_err(|error| Attempt::Transient(format!("{what}: {}", describe(&error))))?;
+            let text = response.text().await.map_err(|error| {
+                Attempt::Transient(describe_transport_error(what, &error, REQUEST_TIMEOUT))
+            })?;
             if status == StatusCode::TOO_MANY_REQUESTS {
                 return Err(Attempt::RateLimited { retry_after });
             }

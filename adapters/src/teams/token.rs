@@ -2,7 +2,7 @@
 //! needed and kept until shortly before it expires. The Bot Connector and
 //! Microsoft Graph each use one, with their own scope.
 
-use std::error::Error as _;
+use crate::retry::describe_transport_error;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -75,7 +75,7 @@ impl TokenSource {
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await
-            .map_err(|error| describe(&error))?;
+            .map_err(|error| describe_transport_error("token", &error, REQUEST_TIMEOUT))?;
         let status = response.status();
         let answer: serde_json::Value = response.json().await.unwrap_or_default();
         let Some(value) = answer["access_token"]
@@ -104,18 +104,4 @@ impl TokenSource {
     pub async fn invalidate(&self) {
         *self.cached.lock().await = None;
     }
-}
-
-pub(super) fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "timed out".to_owned();
-    }
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

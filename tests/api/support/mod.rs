@@ -265,6 +265,14 @@ pub fn chat_command(event_id: &str, conversation: &str, user: &str, text: &str) 
     })
 }
 
+/// A port nothing listens on right now, for a process the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
 /// A fresh event id per call, so tests never collide by accident.
 pub fn event_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
