@@ -125,6 +125,10 @@ async fn main() -> anyhow::Result<()> {
     } = &cli.command
     {
         let package = firebreak::teams_manifest::TeamsPackage::new(app_id, url)?;
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("could not create {}", parent.display()))?;
+        }
         std::fs::write(out, package.zip())
             .with_context(|| format!("could not write {}", out.display()))?;
         println!("{}", out.display());

@@ -19,6 +19,8 @@ pub enum ManifestError {
 pub struct TeamsPackage {
     pub app_id: String,
     pub base_url: String,
+    /// The base URL's host, the one domain the manifest lets Teams trust.
+    pub host: String,
     pub name: String,
     pub version: String,
 }
@@ -32,14 +34,12 @@ impl TeamsPackage {
             return Err(ManifestError::AppId(app_id.to_owned()));
         }
         let base_url = base_url.trim_end_matches('/').to_owned();
-        let local = ["http://localhost", "http://127.0.0.1"]
-            .iter()
-            .any(|prefix| base_url.starts_with(prefix));
-        if !(base_url.starts_with("https://") || local) || host(&base_url).is_empty() {
+        let Some(host) = allowed_host(&base_url) else {
             return Err(ManifestError::Url(base_url));
-        }
+        };
         Ok(Self {
             app_id: app_id.to_ascii_lowercase(),
+            host,
             base_url,
             name: "Firebreak".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -86,7 +86,7 @@ impl TeamsPackage {
                 }],
             }],
             "permissions": ["identity", "messageTeamMembers"],
-            "validDomains": [host(&self.base_url)],
+            "validDomains": [self.host],
         })
     }
 
@@ -110,14 +110,22 @@ fn is_guid(text: &str) -> bool {
             .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn host(url: &str) -> String {
-    url.split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or_default()
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+/// The host Teams will be told to trust, if the URL may serve the bot:
+/// https anywhere, plain http only on the machine itself. The host is
+/// compared whole, so `http://localhost.evil.example` is still remote,
+/// and a URL with credentials in it is refused outright.
+fn allowed_host(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return None;
+    }
+    let host = parsed.host_str()?.to_owned();
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1");
+    match parsed.scheme() {
+        "https" => Some(host),
+        "http" if local => Some(host),
+        _ => None,
+    }
 }
 
 /// 192×192: an orange disc with a white flame-like bar.
@@ -301,6 +309,20 @@ mod tests {
             Err(ManifestError::Url(_))
         ));
         assert!(TeamsPackage::new(APP, "http://localhost:8080").is_ok());
+        assert!(TeamsPackage::new(APP, "http://127.0.0.1:8080").is_ok());
+        for remote in [
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example/x",
+            "http://localhost@evil.example",
+            "https://user:secret@bot.example.com",
+            "ftp://bot.example.com",
+            "https://",
+        ] {
+            assert!(
+                matches!(TeamsPackage::new(APP, remote), Err(ManifestError::Url(_))),
+                "{remote} must be refused"
+            );
+        }
     }
 
     #[test]

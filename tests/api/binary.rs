@@ -86,7 +86,8 @@ fn slack_manifest_prints_an_app_manifest_for_the_given_url() {
 #[test]
 fn teams_manifest_writes_an_app_package_to_upload() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("app.zip");
+    // A directory that does not exist yet is created.
+    let out = dir.path().join("dist").join("app.zip");
     let output = firebreak()
         .args([
             "teams",
