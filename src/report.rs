@@ -168,63 +168,24 @@ pub fn render(input: &ReportInput<'_>) -> String {
     }
     line(&mut out, String::new());
 
-    let pages: Vec<String> = input
-        .timeline
-        .iter()
-        .filter(|entry| {
-            matches!(
-                entry.event,
-                DomainEvent::PageSent { .. } | DomainEvent::Escalated { .. }
-            )
-        })
-        .map(|entry| {
-            format!(
-                "- {} {}",
-                time(entry.occurred_at),
-                md(&entry.event.describe(input.policy))
-            )
-        })
-        .collect();
-    line(&mut out, "## Pages".into());
-    line(&mut out, String::new());
-    line(
+    event_section(&mut out, input, "Pages", "_Nobody was paged._", |event| {
+        matches!(
+            event,
+            DomainEvent::PageSent { .. } | DomainEvent::Escalated { .. }
+        )
+    });
+    event_section(
         &mut out,
-        if pages.is_empty() {
-            "_Nobody was paged._".into()
-        } else {
-            pages.join("\n")
-        },
-    );
-    line(&mut out, String::new());
-
-    let updates: Vec<String> = input
-        .timeline
-        .iter()
-        .filter(|entry| {
+        input,
+        "Updates and status page",
+        "_No updates were posted._",
+        |event| {
             matches!(
-                entry.event,
+                event,
                 DomainEvent::StatusPageUpdated { .. } | DomainEvent::UpdatePosted { .. }
             )
-        })
-        .map(|entry| {
-            format!(
-                "- {} {}",
-                time(entry.occurred_at),
-                md(&entry.event.describe(input.policy))
-            )
-        })
-        .collect();
-    line(&mut out, "## Updates and status page".into());
-    line(&mut out, String::new());
-    line(
-        &mut out,
-        if updates.is_empty() {
-            "_No updates were posted._".into()
-        } else {
-            updates.join("\n")
         },
     );
-    line(&mut out, String::new());
 
     line(&mut out, "## Timeline".into());
     line(&mut out, String::new());
@@ -283,6 +244,33 @@ pub fn render(input: &ReportInput<'_>) -> String {
         let _ = writeln!(out, "## {heading}\n\n_To be written._\n");
     }
     out
+}
+
+/// A headed list of the timeline entries `wanted` picks, or `none` in
+/// italics when there are none, so an empty section says so rather than
+/// looking forgotten.
+fn event_section(
+    out: &mut String,
+    input: &ReportInput<'_>,
+    heading: &str,
+    none: &str,
+    wanted: impl Fn(&DomainEvent) -> bool,
+) {
+    let _ = writeln!(out, "## {heading}\n");
+    let mut any = false;
+    for entry in input.timeline.iter().filter(|entry| wanted(&entry.event)) {
+        any = true;
+        let _ = writeln!(
+            out,
+            "- {} {}",
+            time(entry.occurred_at),
+            md(&entry.event.describe(input.policy))
+        );
+    }
+    if !any {
+        let _ = writeln!(out, "{none}");
+    }
+    out.push('\n');
 }
 
 fn time(at: DateTime<Utc>) -> String {

@@ -539,7 +539,7 @@ async fn find(state: &AppState, id: IncidentId) -> Result<IncidentRecord, ApiErr
         .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))
 }
 
-fn incident_id(text: &str) -> Result<IncidentId, ApiError> {
+pub(super) fn incident_id(text: &str) -> Result<IncidentId, ApiError> {
     text.parse::<IncidentId>()
         .map_err(|error| ApiError::NotFound(error.to_string()))
 }

@@ -4,15 +4,18 @@
 //! as text. No JavaScript.
 
 use super::errors::ApiError;
-use super::incidents::{filter_from, ListQuery};
+use super::incidents::{filter_from, incident_id, ListQuery};
 use super::session;
 use super::AppState;
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 use firebreak_actors::incident::{human_duration, Command, IncidentId, Severity};
 use firebreak_adapters::ConversationRef;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use std::fmt;
+use std::future::{ready, Ready};
 
 /// Small, readable on a phone, no external assets.
 const STYLE: &str = r#"
@@ -57,27 +60,59 @@ fn page(title: &str, body: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-/// A page request from someone not logged in goes to the login form.
-fn to_login(request: &HttpRequest) -> HttpResponse {
-    let next = request
-        .uri()
-        .path_and_query()
-        .map(|target| target.as_str())
-        .unwrap_or("/incidents");
-    let location = format!("/login?next={}", urlencode(next));
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
+/// Someone allowed to see the pages. Taking one as a handler argument is
+/// the check: anyone else is sent to the login form, which brings them
+/// back to the page they asked for.
+pub struct Viewer;
+
+impl FromRequest for Viewer {
+    type Error = LoginFirst;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let allowed = request
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| session::allowed(state, request));
+        ready(if allowed {
+            Ok(Viewer)
+        } else {
+            let next = request
+                .uri()
+                .path_and_query()
+                .map(|target| target.as_str())
+                .unwrap_or("/incidents");
+            Err(LoginFirst(format!("/login?next={}", urlencode(next))))
+        })
+    }
+}
+
+/// The redirect to the login form, carrying where to come back to.
+#[derive(Debug)]
+pub struct LoginFirst(String);
+
+impl fmt::Display for LoginFirst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "log in first at {}", self.0)
+    }
+}
+
+impl ResponseError for LoginFirst {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::SEE_OTHER
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, self.0.as_str()))
+            .finish()
+    }
 }
 
 pub async fn list(
-    request: HttpRequest,
+    _viewer: Viewer,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !session::allowed(&state, &request) {
-        return Ok(to_login(&request));
-    }
     let query = query.into_inner();
     let (filter, limit) = filter_from(&state, &query)?;
     let page_of = state.core.store.list_incidents(&filter, limit).await?;
@@ -142,16 +177,11 @@ pub async fn list(
 }
 
 pub async fn show(
-    request: HttpRequest,
+    _viewer: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if !session::allowed(&state, &request) {
-        return Ok(to_login(&request));
-    }
-    let id = path
-        .parse::<IncidentId>()
-        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    let id = incident_id(&path)?;
     let Some(incident) = state.core.store.load_incident(id).await? else {
         return Err(ApiError::NotFound(format!("{id} does not exist")));
     };
@@ -268,17 +298,12 @@ pub struct TimelineEdit {
 
 /// The review's timeline edits from the incident page.
 pub async fn edit_timeline(
-    request: HttpRequest,
+    _viewer: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<TimelineEdit>,
 ) -> Result<HttpResponse, ApiError> {
-    if !session::allowed(&state, &request) {
-        return Ok(to_login(&request));
-    }
-    let id = path
-        .parse::<IncidentId>()
-        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    let id = incident_id(&path)?;
     let form = form.into_inner();
     let command = match form.edit.as_str() {
         "add" => {
@@ -309,16 +334,11 @@ pub async fn edit_timeline(
 
 /// The report as Markdown to copy into the review document.
 pub async fn report(
-    request: HttpRequest,
+    _viewer: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if !session::allowed(&state, &request) {
-        return Ok(to_login(&request));
-    }
-    let id = path
-        .parse::<IncidentId>()
-        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    let id = incident_id(&path)?;
     let text = super::incidents::report_text(&state, id).await?;
     let body = html! {
         h1 { "Report of " (id) }
@@ -329,13 +349,10 @@ pub async fn report(
 }
 
 pub async fn stats(
-    request: HttpRequest,
+    _viewer: Viewer,
     state: web::Data<AppState>,
     query: web::Query<super::incidents::PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !session::allowed(&state, &request) {
-        return Ok(to_login(&request));
-    }
     let stats = super::incidents::stats_for(&state, &query).await?;
     let duration = |quantiles: &Option<crate::stats::Quantiles>| match quantiles {
         Some(q) => format!(

@@ -33,17 +33,7 @@ impl Store {
         payload: &str,
         received_at: DateTime<Utc>,
     ) -> Result<InboxInsert, StoreError> {
-        let row = inbox::ActiveModel {
-            id: sea_orm::ActiveValue::NotSet,
-            platform: Set(platform.to_string()),
-            event_id: Set(event_id.to_owned()),
-            payload: Set(payload.to_owned()),
-            received_at: Set(received_at),
-            processed_at: Set(None),
-            attempts: Set(0),
-            next_attempt_at: Set(None),
-            last_error: Set(None),
-        };
+        let row = new_row(platform, event_id, payload, received_at);
         match inbox::Entity::insert(row).exec(&self.db).await {
             Ok(inserted) => Ok(InboxInsert::Inserted(inserted.last_insert_id)),
             Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -70,17 +60,7 @@ impl Store {
         use sea_orm::TransactionTrait;
         let txn = self.db.begin().await?;
         for (event_id, payload) in events {
-            let row = inbox::ActiveModel {
-                id: sea_orm::ActiveValue::NotSet,
-                platform: Set(platform.to_string()),
-                event_id: Set(event_id.clone()),
-                payload: Set(payload.clone()),
-                received_at: Set(received_at),
-                processed_at: Set(None),
-                attempts: Set(0),
-                next_attempt_at: Set(None),
-                last_error: Set(None),
-            };
+            let row = new_row(platform, event_id, payload, received_at);
             // A conflict inside a PostgreSQL transaction would abort it, so
             // duplicates are skipped by the statement, not caught after.
             inbox::Entity::insert(row)
@@ -244,6 +224,26 @@ impl Store {
             .filter(inbox::Column::ProcessedAt.is_null())
             .count(&self.db)
             .await?)
+    }
+}
+
+/// A row as received: not yet tried, due at once.
+fn new_row(
+    platform: Platform,
+    event_id: &str,
+    payload: &str,
+    received_at: DateTime<Utc>,
+) -> inbox::ActiveModel {
+    inbox::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        platform: Set(platform.to_string()),
+        event_id: Set(event_id.to_owned()),
+        payload: Set(payload.to_owned()),
+        received_at: Set(received_at),
+        processed_at: Set(None),
+        attempts: Set(0),
+        next_attempt_at: Set(None),
+        last_error: Set(None),
     }
 }
 
