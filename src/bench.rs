@@ -236,6 +236,75 @@ impl Drop for BenchDatabase {
     }
 }
 
+/// Starts the bare handler every HTTP scenario is compared with: actix-web
+/// answering 200 to anything, doing nothing. It also answers the bot's one
+/// start-up Web API call (`auth.test`), so a bot pointed at it for Slack
+/// makes no other call. Must run inside an actix system.
+pub fn start_bare_handler() -> std::io::Result<std::net::SocketAddr> {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let server = HttpServer::new(|| {
+        App::new()
+            .route(
+                "/api/auth.test",
+                web::post().to(|| async {
+                    HttpResponse::Ok().json(serde_json::json!({
+                        "ok": true, "user_id": "UBENCH", "team_id": "T0BENCH", "bot_id": "BBENCH"
+                    }))
+                }),
+            )
+            .default_service(web::to(|| async { HttpResponse::Ok().finish() }))
+    })
+    .bind(("127.0.0.1", 0))?;
+    let address = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("the bare handler has no address"))?;
+    actix::spawn(server.run());
+    Ok(address)
+}
+
+/// Declares `count` incidents on `platform` through the supervisor, 32 at
+/// a time, and returns their ids.
+pub async fn declare_many(
+    supervisor: &actix::Addr<firebreak_actors::engine::Supervisor>,
+    count: usize,
+    platform: firebreak_adapters::Platform,
+) -> anyhow::Result<Vec<i64>> {
+    use firebreak_actors::engine::{Declare, DeclareRequest};
+    use futures_util::stream::{self, StreamExt};
+    let declared: Vec<anyhow::Result<i64>> = stream::iter(0..count)
+        .map(|n| {
+            let supervisor = supervisor.clone();
+            async move {
+                let request = DeclareRequest {
+                    title: format!("Bench incident {n}"),
+                    severity: None,
+                    summary: None,
+                    impact: None,
+                    reporter: firebreak_adapters::UserRef::new(platform, "bench"),
+                    lead: None,
+                    platform,
+                    private: false,
+                    report: None,
+                    labels: Default::default(),
+                };
+                let incident = supervisor
+                    .send(Declare {
+                        request,
+                        origin: None,
+                    })
+                    .await??
+                    .ok_or_else(|| anyhow::anyhow!("declaration not stored"))?;
+                Ok(incident.id().0)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    declared.into_iter().collect()
+}
+
 /// This process's resident set size, from `VmRSS` in `/proc/self/status`
 /// (Linux only).
 pub fn resident_set_bytes() -> Result<u64, BenchError> {

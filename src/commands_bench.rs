@@ -4,13 +4,11 @@
 //! incidents. Prints commands applied per second and the time from a
 //! row's arrival in the inbox to its processing (p50/p99/max).
 
-use crate::bench::{percentile, BenchDatabase};
+use crate::bench::{declare_many, percentile, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use chrono::Utc;
-use firebreak_actors::engine::{Declare, DeclareRequest};
-use firebreak_adapters::{Platform, UserRef};
-use futures_util::stream::{self, StreamExt};
+use firebreak_adapters::Platform;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -87,38 +85,7 @@ pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
     for size in sizes {
         let started = Instant::now();
         let missing = size.saturating_sub(ids.len());
-        let declared: Vec<anyhow::Result<i64>> = stream::iter(0..missing)
-            .map(|n| {
-                let supervisor = app.supervisor.clone();
-                async move {
-                    let request = DeclareRequest {
-                        title: format!("Bench incident {n}"),
-                        severity: None,
-                        summary: None,
-                        impact: None,
-                        reporter: UserRef::new(Platform::Memory, "bench"),
-                        lead: None,
-                        platform: Platform::Memory,
-                        private: false,
-                        report: None,
-                        labels: Default::default(),
-                    };
-                    let incident = supervisor
-                        .send(Declare {
-                            request,
-                            origin: None,
-                        })
-                        .await??
-                        .ok_or_else(|| anyhow::anyhow!("declaration not stored"))?;
-                    Ok(incident.id().0)
-                }
-            })
-            .buffer_unordered(32)
-            .collect()
-            .await;
-        for id in declared {
-            ids.push(id?);
-        }
+        ids.extend(declare_many(&app.supervisor, missing, Platform::Memory).await?);
         let declare_time = started.elapsed();
         // Each incident needs its conversation before chat can reach it.
         let conversations = wait_for_conversations(&app, &ids[..size]).await?;

@@ -263,6 +263,10 @@ pub struct SlackSettings {
     pub announce_channel: Option<String>,
     /// Put in front of incident channel names.
     pub channel_prefix: String,
+    /// How many times faster than Slack's published rate limits the bot
+    /// paces its Web API calls. Keep 1 for Slack itself; only a fake Web
+    /// API with limits sped up by the same factor warrants more.
+    pub pacing_speed: f64,
 }
 
 /// `[teams]`: a Bot Framework bot in Microsoft Teams.
@@ -427,6 +431,7 @@ impl Default for SlackSettings {
             api_base_url: "https://slack.com/api/".to_owned(),
             announce_channel: None,
             channel_prefix: "inc-".to_owned(),
+            pacing_speed: 1.0,
         }
     }
 }

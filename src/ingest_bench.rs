@@ -5,16 +5,15 @@
 //! the same load in the same run, and the ratio of the two: absolute
 //! numbers on a shared machine drift, the ratio much less.
 
-use crate::bench::{percentile, BenchDatabase};
+use crate::bench::{percentile, start_bare_handler, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
-use actix_web::{web, App, HttpResponse, HttpServer};
 use firebreak_adapters::slack::verify;
 use futures_util::stream::{self, StreamExt};
 use std::fmt;
 use std::time::{Duration, Instant};
 
-const SIGNING_SECRET: &str = "bench-signing-secret";
+pub(crate) const SIGNING_SECRET: &str = "bench-signing-secret";
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -34,7 +33,7 @@ pub struct Load {
 }
 
 impl Load {
-    fn rate(&self) -> f64 {
+    pub fn rate(&self) -> f64 {
         self.acked as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 }
@@ -80,7 +79,7 @@ fn event(n: usize) -> String {
     )
 }
 
-async fn drive(url: &str, events: usize, clients: usize) -> Load {
+pub(crate) async fn drive(url: &str, events: usize, clients: usize) -> Load {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
@@ -126,30 +125,7 @@ async fn drive(url: &str, events: usize, clients: usize) -> Load {
 pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
     let clients = options.clients.max(1);
     let database = BenchDatabase::new("ingest", options.database_url.clone());
-    // The bare handler; it also answers the bot's one start-up Web API
-    // call (`auth.test`), so no other Slack call is ever made.
-    let bare = HttpServer::new(|| {
-        App::new()
-            .route(
-                "/slack/events",
-                web::post().to(|| async { HttpResponse::Ok().finish() }),
-            )
-            .route(
-                "/api/auth.test",
-                web::post().to(|| async {
-                    HttpResponse::Ok().json(serde_json::json!({
-                        "ok": true, "user_id": "UBENCH", "team_id": "T0BENCH", "bot_id": "BBENCH"
-                    }))
-                }),
-            )
-    })
-    .bind(("127.0.0.1", 0))?;
-    let bare_address = bare
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| anyhow::anyhow!("the bare handler has no address"))?;
-    actix::spawn(bare.run());
+    let bare_address = start_bare_handler()?;
 
     let mut settings = Settings::default();
     settings.server.addr = "127.0.0.1:0".parse()?;

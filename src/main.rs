@@ -70,6 +70,42 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
         clients: u64,
     },
+    /// An alert storm declared through the API on a fake Slack that
+    /// enforces Slack's rate limits: time to drain, 429s drawn.
+    Storm {
+        #[arg(long, default_value_t = 500)]
+        incidents: usize,
+        /// The declarations are spread over this many seconds.
+        #[arg(long, default_value_t = 10)]
+        within_s: u64,
+        /// How many times faster than Slack the fake's limits (and the
+        /// bot's pacing) run, so the storm drains in seconds.
+        #[arg(long, default_value_t = 30.0)]
+        speed: f64,
+    },
+    /// Memory per live incident actor and the time to declare them.
+    Actors {
+        /// Live incident counts, comma separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![10_000, 100_000])]
+        incidents: Vec<usize>,
+    },
+    /// Idle memory, start-up time (empty and loaded), binary size.
+    Footprint {
+        /// Open incidents in the loaded database.
+        #[arg(long, default_value_t = 100_000)]
+        incidents: usize,
+    },
+    /// Sustained mixed traffic (Slack events, API commands, listings):
+    /// errors, latency, memory at start and end.
+    Load {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Requests per second; half the measured ingest rate if not given.
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+    /// Every scenario above with its defaults, one table after another.
+    All,
     /// Schedule timers on the real clock: time, memory and lateness.
     Timers {
         /// How many incidents get one timer each.
@@ -134,85 +170,50 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", out.display());
         return Ok(());
     }
-    if let Command::Bench {
-        command: BenchCommand::Rehydrate { incidents },
-    } = &cli.command
-    {
+    if let Command::Bench { command } = cli.command {
         let database = std::env::var("DATABASE_URL")
             .ok()
             .filter(|url| !url.is_empty());
-        let report = firebreak::rehydrate_bench::run(*incidents, database)
-            .await
-            .context("rehydrate benchmark failed")?;
-        println!("{report}");
-        std::process::exit(0);
-    }
-    if let Command::Bench {
-        command: BenchCommand::Commands {
-            incidents,
-            commands,
-        },
-    } = &cli.command
-    {
-        let report = firebreak::commands_bench::run(firebreak::commands_bench::CommandsOptions {
-            incidents: incidents.clone(),
-            commands: *commands,
-            database_url: std::env::var("DATABASE_URL")
-                .ok()
-                .filter(|url| !url.is_empty()),
-        })
-        .await
-        .context("commands benchmark failed")?;
-        println!("{report}");
-        // As for `bench ingest`: leave before the runtime is torn down
-        // under the engine's database connections.
-        std::process::exit(0);
-    }
-    if let Command::Bench {
-        command: BenchCommand::Ingest { events, clients },
-    } = cli.command
-    {
-        let report = firebreak::ingest_bench::run(firebreak::ingest_bench::IngestOptions {
-            events: events as usize,
-            clients: clients as usize,
-            database_url: std::env::var("DATABASE_URL")
-                .ok()
-                .filter(|url| !url.is_empty()),
-        })
-        .await
-        .context("ingest benchmark failed")?;
-        println!("{report}");
+        let scenarios = match command {
+            BenchCommand::All => vec![
+                BenchCommand::Timers {
+                    count: 100_000,
+                    spread_ms: 2_000,
+                },
+                BenchCommand::Ingest {
+                    events: 20_000,
+                    clients: 32,
+                },
+                BenchCommand::Commands {
+                    incidents: vec![1, 100, 10_000],
+                    commands: 2_000,
+                },
+                BenchCommand::Actors {
+                    incidents: vec![10_000, 100_000],
+                },
+                BenchCommand::Rehydrate { incidents: 10_000 },
+                BenchCommand::Storm {
+                    incidents: 500,
+                    within_s: 10,
+                    speed: 30.0,
+                },
+                BenchCommand::Footprint { incidents: 100_000 },
+                BenchCommand::Load {
+                    seconds: 60,
+                    rate: None,
+                },
+            ],
+            single => vec![single],
+        };
+        for (n, scenario) in scenarios.into_iter().enumerate() {
+            if n > 0 {
+                println!();
+            }
+            println!("{}", run_bench(scenario, database.clone()).await?);
+        }
         // The engine's actors still hold database connections; tearing the
         // runtime down under them is noise, not a result. Leave at once.
         std::process::exit(0);
-    }
-    if let Command::Bench {
-        command: BenchCommand::Timers { count, spread_ms },
-    } = cli.command
-    {
-        let options = firebreak::bench::TimerBenchOptions {
-            count,
-            spread: std::time::Duration::from_millis(spread_ms),
-        };
-        let report = firebreak::bench::run_timers(options)
-            .await
-            .context("timer benchmark failed")?;
-        println!("{report}");
-        if report.schedule_time > firebreak::bench::LEAD_TIME {
-            eprintln!(
-                "note: scheduling took longer than the {} ms lead time, so some timers \
-                 fired while others were still being scheduled",
-                firebreak::bench::LEAD_TIME.as_millis()
-            );
-        }
-        if !report.is_complete() {
-            anyhow::bail!(
-                "only {} of {} timers fired before the timeout",
-                report.fired(),
-                report.scheduled
-            );
-        }
-        return Ok(());
     }
     let settings = Settings::load(&cli.config, std::env::vars().collect())?;
     firebreak::telemetry::init(&settings.log);
@@ -236,4 +237,91 @@ async fn main() -> anyhow::Result<()> {
         Command::Slack { .. } | Command::Teams { .. } | Command::Bench { .. } => {}
     }
     Ok(())
+}
+
+/// Runs one scenario and returns its table. Must run inside an actix
+/// system.
+async fn run_bench(command: BenchCommand, database: Option<String>) -> anyhow::Result<String> {
+    use firebreak::*;
+    Ok(match command {
+        BenchCommand::Rehydrate { incidents } => rehydrate_bench::run(incidents, database)
+            .await
+            .context("rehydrate benchmark failed")?
+            .to_string(),
+        BenchCommand::Commands {
+            incidents,
+            commands,
+        } => commands_bench::run(commands_bench::CommandsOptions {
+            incidents,
+            commands,
+            database_url: database,
+        })
+        .await
+        .context("commands benchmark failed")?
+        .to_string(),
+        BenchCommand::Ingest { events, clients } => {
+            ingest_bench::run(ingest_bench::IngestOptions {
+                events: events as usize,
+                clients: clients as usize,
+                database_url: database,
+            })
+            .await
+            .context("ingest benchmark failed")?
+            .to_string()
+        }
+        BenchCommand::Storm {
+            incidents,
+            within_s,
+            speed,
+        } => storm_bench::run(storm_bench::StormOptions {
+            incidents,
+            within: std::time::Duration::from_secs(within_s),
+            speed,
+            database_url: database,
+        })
+        .await
+        .context("storm benchmark failed")?
+        .to_string(),
+        BenchCommand::Actors { incidents } => actors_bench::run(incidents, database)
+            .await
+            .context("actors benchmark failed")?
+            .to_string(),
+        BenchCommand::Footprint { incidents } => footprint_bench::run(incidents, database)
+            .await
+            .context("footprint benchmark failed")?
+            .to_string(),
+        BenchCommand::Load { seconds, rate } => load_bench::run(load_bench::LoadOptions {
+            duration: std::time::Duration::from_secs(seconds),
+            rate,
+            database_url: database,
+        })
+        .await
+        .context("load benchmark failed")?
+        .to_string(),
+        BenchCommand::Timers { count, spread_ms } => {
+            let options = bench::TimerBenchOptions {
+                count,
+                spread: std::time::Duration::from_millis(spread_ms),
+            };
+            let report = bench::run_timers(options)
+                .await
+                .context("timer benchmark failed")?;
+            if report.schedule_time > bench::LEAD_TIME {
+                eprintln!(
+                    "note: scheduling took longer than the {} ms lead time, so some timers \
+                     fired while others were still being scheduled",
+                    bench::LEAD_TIME.as_millis()
+                );
+            }
+            if !report.is_complete() {
+                anyhow::bail!(
+                    "only {} of {} timers fired before the timeout",
+                    report.fired(),
+                    report.scheduled
+                );
+            }
+            report.to_string()
+        }
+        BenchCommand::All => anyhow::bail!("`all` runs the others; it is not one of them"),
+    })
 }

@@ -73,7 +73,8 @@ impl Application {
         let mut slack = None;
         if let Some(token) = settings.slack.bot_token() {
             let client = SlackClient::new(&settings.slack.api_base_url, token.expose().to_owned())
-                .context("invalid Slack settings")?;
+                .context("invalid Slack settings")?
+                .with_pacing_speed(settings.slack.pacing_speed);
             let mut adapter = SlackAdapter::new(client, settings.slack.channel_prefix.clone());
             // Slack being down must not keep the incident bot down.
             if let Err(error) = adapter.identify().await {

@@ -30,6 +30,8 @@ impl Process {
             .env("FIREBREAK__SERVER__ADDR", format!("127.0.0.1:{port}"))
             .env("FIREBREAK__API__TOKEN", TOKEN)
             .env("FIREBREAK__SLACK__BOT_TOKEN", BOT_TOKEN)
+            // The fake Web API has no rate limits; pace in milliseconds.
+            .env("FIREBREAK__SLACK__PACING_SPEED", "1000")
             .env("FIREBREAK__SLACK__SIGNING_SECRET", SIGNING_SECRET)
             .env("FIREBREAK__SLACK__API_BASE_URL", slack.api_base_url())
             .env("FIREBREAK__SLACK__ANNOUNCE_CHANNEL", ANNOUNCE)

@@ -12,6 +12,8 @@ async fn oversized_bodies_are_refused_and_nothing_is_stored() {
     let api = slack.api_base_url();
     let app = TestApp::spawn_with(&database, move |settings| {
         settings.slack.bot_token = Some(Secret::new(BOT_TOKEN));
+        // The fake Web API has no rate limits; pace in milliseconds.
+        settings.slack.pacing_speed = 1000.0;
         settings.slack.signing_secret = Some(Secret::new(SIGNING_SECRET));
         settings.slack.api_base_url = api;
         settings.slack.announce_channel = Some(ANNOUNCE.to_owned());

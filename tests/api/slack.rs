@@ -11,6 +11,8 @@ async fn spawn(database: &TestDatabase, slack: &FakeSlack) -> TestApp {
     TestApp::spawn_with(database, move |settings| {
         settings.memory.enabled = false;
         settings.slack.bot_token = Some(Secret::new(BOT_TOKEN));
+        // The fake Web API has no rate limits; pace in milliseconds.
+        settings.slack.pacing_speed = 1000.0;
         settings.slack.signing_secret = Some(Secret::new(SIGNING_SECRET));
         settings.slack.api_base_url = api;
         settings.slack.announce_channel = Some(ANNOUNCE.to_owned());
@@ -649,6 +651,8 @@ async fn socket_mode_runs_an_incident_without_a_public_url() {
     let app = TestApp::spawn_with(&database, move |settings| {
         settings.memory.enabled = false;
         settings.slack.bot_token = Some(Secret::new(BOT_TOKEN));
+        // The fake Web API has no rate limits; pace in milliseconds.
+        settings.slack.pacing_speed = 1000.0;
         settings.slack.app_token = Some(Secret::new("xapp-1-A0APP-test"));
         settings.slack.api_base_url = api;
         settings.slack.announce_channel = Some(ANNOUNCE.to_owned());

@@ -21,6 +21,7 @@
 
 mod error;
 mod methods;
+mod pacing;
 
 #[cfg(test)]
 mod tests;
@@ -28,14 +29,16 @@ mod user_cache;
 
 pub use error::SlackError;
 pub use methods::{AuthInfo, ChannelInfo, PostedMessage, UserInfo, ViewInfo};
+pub use pacing::{per_channel, published_per_minute, Pacer};
 
 use crate::retry::{with_retries, Attempt, GaveUp, RetryPolicy, Sleeper, TokioSleeper};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use user_cache::UserCache;
 
 /// Where Slack serves the Web API. Configurable (DESIGN.md: every
@@ -76,6 +79,7 @@ pub struct SlackClient {
     request_timeout: Duration,
     sleeper: Arc<dyn Sleeper>,
     users: Arc<UserCache>,
+    pacer: Arc<Pacer>,
 }
 
 impl SlackClient {
@@ -99,6 +103,7 @@ impl SlackClient {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             sleeper: Arc::new(TokioSleeper),
             users: Arc::new(UserCache::new(DEFAULT_USER_CACHE_TTL)),
+            pacer: Arc::new(Pacer::new(1.0)),
         })
     }
 
@@ -114,6 +119,14 @@ impl SlackClient {
 
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Paces calls as if Slack's limits were `speed` times as generous:
+    /// 1 (the default) for Slack itself, more only for a fake Web API that
+    /// speeds its limits up the same way. See [`Pacer`].
+    pub fn with_pacing_speed(mut self, speed: f64) -> Self {
+        self.pacer = Arc::new(Pacer::new(speed));
         self
     }
 
@@ -140,11 +153,13 @@ impl SlackClient {
             method: method.to_owned(),
             reason: format!("body is not serialisable JSON: {error}"),
         })?;
+        let channel = body.get("channel").and_then(Value::as_str);
         self.call_with_retries(
             method,
             EncodedBody {
                 content_type: JSON_CONTENT_TYPE,
                 bytes,
+                channel: channel.map(str::to_owned),
             },
         )
         .await
@@ -165,11 +180,16 @@ impl SlackClient {
                 method: method.to_owned(),
                 reason: format!("arguments cannot be form-encoded: {error}"),
             })?;
+        let channel = fields
+            .iter()
+            .find(|(name, _)| *name == "channel")
+            .map(|(_, value)| (*value).to_owned());
         self.call_with_retries(
             method,
             EncodedBody {
                 content_type: FORM_CONTENT_TYPE,
                 bytes: encoded.into_bytes(),
+                channel,
             },
         )
         .await
@@ -182,8 +202,27 @@ impl SlackClient {
     ) -> Result<Value, SlackError> {
         check_method_name(method)?;
         let what = format!("Slack {method}");
-        with_retries(&self.retry, &*self.sleeper, &what, || {
-            self.attempt(method, &body)
+        // Only the first request waits for a slot: a retry already waited
+        // out its backoff or `Retry-After`.
+        let first = AtomicBool::new(true);
+        let (first, body) = (&first, &body);
+        with_retries(&self.retry, &*self.sleeper, &what, move || async move {
+            if first.swap(false, Ordering::Relaxed) {
+                self.wait_for_slot(method, body).await;
+            }
+            let outcome = self.attempt(method, body).await;
+            if let Err(Attempt::RateLimited {
+                retry_after: Some(retry_after),
+            }) = &outcome
+            {
+                self.pacer.pause(
+                    method,
+                    body.channel.as_deref(),
+                    Instant::now(),
+                    *retry_after,
+                );
+            }
+            outcome
         })
         .await
         .map_err(|gave_up| match gave_up {
@@ -191,6 +230,23 @@ impl SlackClient {
             GaveUp::RateLimited { retry_after } => SlackError::RateLimited { retry_after },
             GaveUp::Unavailable(reason) => SlackError::Unavailable(reason),
         })
+    }
+
+    /// Waits for the call's slot under Slack's limits. On the real clock,
+    /// not the injected sleeper: the limits are Slack's wall-clock ones,
+    /// whatever clock the incidents run on.
+    async fn wait_for_slot(&self, method: &str, body: &EncodedBody) {
+        let wait = self
+            .pacer
+            .reserve(method, body.channel.as_deref(), Instant::now());
+        if !wait.is_zero() {
+            tracing::debug!(
+                method,
+                wait_ms = wait.as_millis() as u64,
+                "pacing a Slack call"
+            );
+            tokio::time::sleep(wait).await;
+        }
     }
 
     async fn attempt(&self, method: &str, body: &EncodedBody) -> Result<Value, Failure> {
@@ -257,6 +313,8 @@ impl fmt::Debug for SlackClient {
 struct EncodedBody {
     content_type: &'static str,
     bytes: Vec<u8>,
+    /// The `channel` argument, for pacing per channel.
+    channel: Option<String>,
 }
 
 /// How one attempt went when it did not succeed.

@@ -52,7 +52,9 @@ fn client_at(base_url: &str) -> (SlackClient, Arc<RecordingSleeper>) {
     let client = SlackClient::new(base_url, TOKEN.to_owned())
         .expect("client")
         .with_retry(test_policy())
-        .with_sleeper(sleeper.clone());
+        .with_sleeper(sleeper.clone())
+        // Waits of a few milliseconds: paced, but no test sits for seconds.
+        .with_pacing_speed(1000.0);
     (client, sleeper)
 }
 

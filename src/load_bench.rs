@@ -1,0 +1,239 @@
+//! `firebreak bench load`: sustained mixed traffic for a while (60 s by
+//! default) at half the ingest rate measured in the same run: signed Slack
+//! messages in incident channels, chat commands through the API, and
+//! incident listings. Counts every request that did not succeed, and
+//! reports the resident set at the start and the end, which should match.
+
+use crate::bench::{percentile, resident_set_bytes, BenchDatabase};
+use crate::config::{Secret, Settings};
+use crate::ingest_bench::{drive, SIGNING_SECRET};
+use crate::startup::Application;
+use crate::storm_bench::{start_fake_slack, FakeSlack};
+use firebreak_adapters::slack::verify;
+use serde_json::json;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Incidents the traffic is spread over.
+const INCIDENTS: usize = 20;
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub duration: Duration,
+    /// Requests per second; half the measured ingest rate when `None`.
+    pub rate: Option<f64>,
+    pub database_url: Option<String>,
+}
+
+pub struct LoadReport {
+    pub database: String,
+    pub measured_ingest_rate: Option<f64>,
+    pub rate: f64,
+    pub duration: Duration,
+    pub sent: usize,
+    pub errors: usize,
+    /// Answer times, sorted.
+    pub latencies: Vec<Duration>,
+    pub rss_start: u64,
+    pub rss_end: u64,
+    pub backlog_end: u64,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MIB: f64 = 1024.0 * 1024.0;
+        let ms = |percent: f64| {
+            percentile(&self.latencies, percent)
+                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        writeln!(f, "load_database {} -", self.database)?;
+        if let Some(rate) = self.measured_ingest_rate {
+            writeln!(f, "load_measured_ingest_rate {rate:.0} acks/s")?;
+        }
+        writeln!(f, "load_rate {:.0} requests/s", self.rate)?;
+        writeln!(f, "load_duration {:.0} s", self.duration.as_secs_f64())?;
+        writeln!(f, "load_requests {} requests", self.sent)?;
+        writeln!(f, "load_errors {} requests", self.errors)?;
+        writeln!(f, "load_latency_p50 {} ms", ms(50.0))?;
+        writeln!(f, "load_latency_p99 {} ms", ms(99.0))?;
+        writeln!(f, "load_latency_max {} ms", ms(100.0))?;
+        writeln!(f, "load_rss_start {:.1} MiB", self.rss_start as f64 / MIB)?;
+        writeln!(f, "load_rss_end {:.1} MiB", self.rss_end as f64 / MIB)?;
+        write!(f, "load_inbox_backlog_end {} rows", self.backlog_end)
+    }
+}
+
+/// One request of the mix: mostly chat messages, some commands, some
+/// listings, in a fixed rotation so every run sends the same traffic.
+enum Request {
+    Message { channel: String, n: usize },
+    Command { incident: i64, n: usize },
+    List,
+}
+
+fn request(n: usize, incidents: &[(i64, String)]) -> Request {
+    let (incident, channel) = &incidents[n % incidents.len()];
+    match n % 10 {
+        0 => Request::Command {
+            incident: *incident,
+            n,
+        },
+        1 => Request::List,
+        _ => Request::Message {
+            channel: channel.clone(),
+            n,
+        },
+    }
+}
+
+async fn send(http: &reqwest::Client, base: &str, request: Request) -> Option<Duration> {
+    let sent = Instant::now();
+    let response = match request {
+        Request::Message { channel, n } => {
+            let body = json!({
+                "token": "x", "team_id": "T0STORM", "api_app_id": "A0LOAD",
+                "type": "event_callback", "event_id": format!("EvLOAD{n:010}"),
+                "event_time": 1_700_000_000,
+                "event": { "type": "message", "user": "U0LOAD", "text": format!("load {n}"),
+                           "ts": format!("1700000000.{n:06}"), "channel": channel }
+            })
+            .to_string();
+            let timestamp = chrono::Utc::now().timestamp();
+            let signature = verify::sign(SIGNING_SECRET.as_bytes(), timestamp, body.as_bytes());
+            http.post(format!("{base}/slack/events"))
+                .header("content-type", "application/json")
+                .header("X-Slack-Request-Timestamp", timestamp.to_string())
+                .header("X-Slack-Signature", signature)
+                .body(body)
+                .send()
+                .await
+        }
+        Request::Command { incident, n } => {
+            http.post(format!("{base}/api/v1/incidents/{incident}/commands"))
+                .json(&json!({ "text": format!("note load {n}") }))
+                .send()
+                .await
+        }
+        Request::List => {
+            http.get(format!("{base}/api/v1/incidents?limit=20"))
+                .send()
+                .await
+        }
+    };
+    match response {
+        Ok(response) if response.status().is_success() => Some(sent.elapsed()),
+        _ => None,
+    }
+}
+
+/// Must run inside an actix system.
+pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
+    let database = BenchDatabase::new("load", options.database_url.clone());
+    // Slack's limits are the storm's subject, not this one's: the fake
+    // and the pacing run fast enough not to matter.
+    let slack = start_fake_slack(FakeSlack::new(1e6))?;
+    let mut settings = Settings::default();
+    settings.server.addr = "127.0.0.1:0".parse()?;
+    settings.database.url = Secret::new(database.url.clone());
+    settings.slack.bot_token = Some(Secret::new("xoxb-load"));
+    settings.slack.signing_secret = Some(Secret::new(SIGNING_SECRET));
+    settings.slack.api_base_url = format!("http://{slack}/api/");
+    settings.slack.pacing_speed = 1e6;
+    let app = Application::build(settings).await?;
+    let base = format!("http://{}", app.address());
+    let store = app.store.clone();
+    actix::spawn(app.run_until_stopped());
+
+    let http = reqwest::Client::new();
+    let mut incidents = Vec::with_capacity(INCIDENTS);
+    for n in 0..INCIDENTS {
+        let answer: serde_json::Value = http
+            .post(format!("{base}/api/v1/incidents"))
+            .json(&json!({ "title": format!("Load incident {n}"), "platform": "slack", "reporter": "U0LOAD" }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = answer["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("the declaration's answer has no id"))?;
+        incidents.push(id);
+    }
+    let mut channels = Vec::with_capacity(INCIDENTS);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for id in incidents {
+        loop {
+            let record = store
+                .get_incident(firebreak_actors::incident::IncidentId(id))
+                .await?;
+            if let Some(channel) = record.and_then(|record| record.conversation_id) {
+                channels.push((id, channel));
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "incident {id} got no channel");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    let measured_ingest_rate = match options.rate {
+        Some(_) => None,
+        None => Some(
+            drive(&format!("{base}/slack/events"), 3_000, 32)
+                .await
+                .rate(),
+        ),
+    };
+    let rate = options
+        .rate
+        .or(measured_ingest_rate.map(|measured| measured / 2.0))
+        .unwrap_or(100.0)
+        .max(1.0);
+    while store.inbox_backlog().await? > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let rss_start = resident_set_bytes()?;
+    let total = (rate * options.duration.as_secs_f64()) as usize;
+    let spacing = Duration::from_secs_f64(1.0 / rate);
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for n in 0..total {
+        tokio::time::sleep_until(started + spacing.mul_f64(n as f64)).await;
+        let http = http.clone();
+        let base = base.clone();
+        let request = request(n, &channels);
+        tasks.push(tokio::spawn(
+            async move { send(&http, &base, request).await },
+        ));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut errors = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Some(latency)) => latencies.push(latency),
+            _ => errors += 1,
+        }
+    }
+    latencies.sort_unstable();
+    let drain_deadline = Instant::now() + Duration::from_secs(30);
+    let mut backlog_end = store.inbox_backlog().await?;
+    while backlog_end > 0 && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        backlog_end = store.inbox_backlog().await?;
+    }
+    let rss_end = resident_set_bytes()?;
+    Ok(LoadReport {
+        database: database.kind(),
+        measured_ingest_rate,
+        rate,
+        duration: options.duration,
+        sent: total,
+        errors,
+        latencies,
+        rss_start,
+        rss_end,
+        backlog_end,
+    })
+}
