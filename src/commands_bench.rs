@@ -12,6 +12,9 @@ use firebreak_adapters::Platform;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// Commands written to the inbox per transaction.
+const BATCH: usize = 100;
+
 #[derive(Debug, Clone)]
 pub struct CommandsOptions {
     /// Live incident counts to measure at, e.g. `[1, 100, 10_000]`.
@@ -92,20 +95,29 @@ pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
 
         let first = first_row(&app).await?;
         let started = Instant::now();
-        for n in 0..options.commands {
-            let conversation = &conversations[n % conversations.len()];
-            let payload = serde_json::json!({
-                "platform": "memory", "event_id": format!("bench-{size}-{n}"), "type": "command",
-                "conversation": { "platform": "memory", "id": conversation },
-                "user": { "platform": "memory", "id": "bench", "name": "bench" },
-                "text": format!("note bench {n}"),
+        // Written in batches, as a busy webhook's group commit would: one
+        // insert at a time would measure this loop, not the engine.
+        let rows: Vec<(String, String)> = (0..options.commands)
+            .map(|n| {
+                let conversation = &conversations[n % conversations.len()];
+                let event_id = format!("bench-{size}-{n}");
+                let payload = serde_json::json!({
+                    "platform": "memory", "event_id": event_id, "type": "command",
+                    "conversation": { "platform": "memory", "id": conversation },
+                    "user": { "platform": "memory", "id": "bench", "name": "bench" },
+                    "text": format!("note bench {n}"),
+                })
+                .to_string();
+                (event_id, payload)
             })
-            .to_string();
+            .collect();
+        for (n, batch) in rows.chunks(BATCH).enumerate() {
             app.store
-                .inbox_insert(
+                .inbox_insert_batch(
                     Platform::Memory,
-                    &format!("bench-{size}-{n}"),
-                    &payload,
+                    batch,
+                    "bench:commands",
+                    &n.to_string(),
                     Utc::now(),
                 )
                 .await?;

@@ -43,7 +43,7 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 enum BenchCommand {
     /// Open incidents in the database: time from start to ready, and the
     /// memory each live incident actor holds.
@@ -175,41 +175,27 @@ async fn main() -> anyhow::Result<()> {
             .ok()
             .filter(|url| !url.is_empty());
         let scenarios = match command {
-            BenchCommand::All => vec![
-                BenchCommand::Timers {
-                    count: 100_000,
-                    spread_ms: 2_000,
-                },
-                BenchCommand::Ingest {
-                    events: 20_000,
-                    clients: 32,
-                },
-                BenchCommand::Commands {
-                    incidents: vec![1, 100, 10_000],
-                    commands: 2_000,
-                },
-                BenchCommand::Actors {
-                    incidents: vec![10_000, 100_000],
-                },
-                BenchCommand::Rehydrate { incidents: 10_000 },
-                BenchCommand::Storm {
-                    incidents: 500,
-                    within_s: 10,
-                    speed: 30.0,
-                },
-                BenchCommand::Footprint { incidents: 100_000 },
-                BenchCommand::Load {
-                    seconds: 60,
-                    rate: None,
-                },
-            ],
+            BenchCommand::All => all_scenarios(),
             single => vec![single],
         };
-        for (n, scenario) in scenarios.into_iter().enumerate() {
-            if n > 0 {
-                println!();
+        if let [scenario] = &scenarios[..] {
+            println!("{}", run_bench(scenario.clone(), database).await?);
+        } else {
+            // Each scenario in a process of its own, so none inherits the
+            // memory or the live actors of the one before.
+            let program = std::env::current_exe().context("where is this program?")?;
+            for (n, scenario) in scenarios.iter().enumerate() {
+                if n > 0 {
+                    println!();
+                }
+                let args = bench_args(scenario);
+                let status = std::process::Command::new(&program)
+                    .arg("bench")
+                    .args(&args)
+                    .status()
+                    .with_context(|| format!("could not run bench {}", args.join(" ")))?;
+                anyhow::ensure!(status.success(), "bench {} failed", args.join(" "));
             }
-            println!("{}", run_bench(scenario, database.clone()).await?);
         }
         // The engine's actors still hold database connections; tearing the
         // runtime down under them is noise, not a result. Leave at once.
@@ -324,4 +310,135 @@ async fn run_bench(command: BenchCommand, database: Option<String>) -> anyhow::R
         }
         BenchCommand::All => anyhow::bail!("`all` runs the others; it is not one of them"),
     })
+}
+
+/// What `bench all` runs, each with its defaults.
+fn all_scenarios() -> Vec<BenchCommand> {
+    vec![
+        BenchCommand::Timers {
+            count: 100_000,
+            spread_ms: 2_000,
+        },
+        BenchCommand::Ingest {
+            events: 20_000,
+            clients: 32,
+        },
+        BenchCommand::Commands {
+            incidents: vec![1, 100, 10_000],
+            commands: 2_000,
+        },
+        BenchCommand::Actors {
+            incidents: vec![10_000, 100_000],
+        },
+        BenchCommand::Rehydrate { incidents: 10_000 },
+        BenchCommand::Storm {
+            incidents: 500,
+            within_s: 10,
+            speed: 30.0,
+        },
+        BenchCommand::Footprint { incidents: 100_000 },
+        BenchCommand::Load {
+            seconds: 60,
+            rate: None,
+        },
+    ]
+}
+
+/// The command line that runs `scenario` on its own.
+fn bench_args(scenario: &BenchCommand) -> Vec<String> {
+    let list = |values: &[usize]| {
+        values
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let args: Vec<String> = match scenario {
+        BenchCommand::Rehydrate { incidents } => {
+            vec![
+                "rehydrate".into(),
+                "--incidents".into(),
+                incidents.to_string(),
+            ]
+        }
+        BenchCommand::Commands {
+            incidents,
+            commands,
+        } => vec![
+            "commands".into(),
+            "--incidents".into(),
+            list(incidents),
+            "--commands".into(),
+            commands.to_string(),
+        ],
+        BenchCommand::Ingest { events, clients } => vec![
+            "ingest".into(),
+            "--events".into(),
+            events.to_string(),
+            "--clients".into(),
+            clients.to_string(),
+        ],
+        BenchCommand::Storm {
+            incidents,
+            within_s,
+            speed,
+        } => vec![
+            "storm".into(),
+            "--incidents".into(),
+            incidents.to_string(),
+            "--within-s".into(),
+            within_s.to_string(),
+            "--speed".into(),
+            speed.to_string(),
+        ],
+        BenchCommand::Actors { incidents } => {
+            vec!["actors".into(), "--incidents".into(), list(incidents)]
+        }
+        BenchCommand::Footprint { incidents } => {
+            vec![
+                "footprint".into(),
+                "--incidents".into(),
+                incidents.to_string(),
+            ]
+        }
+        BenchCommand::Load { seconds, rate } => {
+            let mut args = vec!["load".into(), "--seconds".into(), seconds.to_string()];
+            if let Some(rate) = rate {
+                args.extend(["--rate".into(), rate.to_string()]);
+            }
+            args
+        }
+        BenchCommand::Timers { count, spread_ms } => vec![
+            "timers".into(),
+            "--count".into(),
+            count.to_string(),
+            "--spread-ms".into(),
+            spread_ms.to_string(),
+        ],
+        BenchCommand::All => vec!["all".into()],
+    };
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_of_bench_all_runs_alone_with_the_same_settings() {
+        for scenario in all_scenarios() {
+            let args = bench_args(&scenario);
+            let parsed = Cli::try_parse_from(
+                ["firebreak", "bench"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .chain(args.clone()),
+            )
+            .unwrap_or_else(|error| panic!("bench {}: {error}", args.join(" ")));
+            match parsed.command {
+                Command::Bench { command } => assert_eq!(command, scenario),
+                other => panic!("bench {} parsed as {other:?}", args.join(" ")),
+            }
+        }
+    }
 }

@@ -7,8 +7,8 @@ use crate::bench::{resident_set_bytes, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::{connect_and_migrate, Application};
 use chrono::Utc;
-use firebreak_actors::incident::{DomainEvent, Severity};
-use firebreak_actors::store::RecordedEvent;
+use firebreak_actors::incident::{duties_on_declare, schedule, DomainEvent, Severity};
+use firebreak_actors::store::{PendingTimer, RecordedEvent};
 use firebreak_adapters::{Platform, UserRef};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -46,8 +46,9 @@ impl fmt::Display for RehydrateReport {
     }
 }
 
-/// Seeds `incidents` open incidents (already announced on no platform, so
-/// start-up owes them no chat calls), then starts the application on them.
+/// Seeds `incidents` open incidents as the engine would have left them
+/// (duties carried out, reminders stored, on no chat platform, so start-up
+/// owes them no chat calls), then starts the application on them.
 /// Must run inside an actix system.
 pub async fn run(
     incidents: usize,
@@ -56,6 +57,7 @@ pub async fn run(
     let database = BenchDatabase::new("rehydrate", database_url);
     let url = database.url.clone();
     let store = connect_and_migrate(&url).await?;
+    let policy = Settings::default().policy()?;
     let seeding = Instant::now();
     for n in 0..incidents {
         let declared = RecordedEvent {
@@ -74,7 +76,30 @@ pub async fn run(
             actor: None,
             at: Utc::now(),
         };
-        store.create_incident(&declared, None).await?;
+        let Some(incident) = store.create_incident(&declared, None).await? else {
+            anyhow::bail!("seed incident {n} was not stored");
+        };
+        // What the engine writes after a declaration too: the severity's
+        // duties and the reminders. Without them every start-up would owe
+        // them and write them, which is not what a restart costs.
+        let mut next = incident.clone();
+        let mut events = Vec::new();
+        if let Some(duties) = duties_on_declare(&incident, &policy) {
+            next.apply(&duties, declared.at);
+            events.push(RecordedEvent {
+                event: duties,
+                actor: None,
+                at: declared.at,
+            });
+        }
+        let timers: Vec<PendingTimer> = schedule(&next, &policy)
+            .into_iter()
+            .map(|due| PendingTimer {
+                reminder: due.reminder.to_string(),
+                due_at: due.at,
+            })
+            .collect();
+        store.append(&next, &events, None, &timers).await?;
     }
     let seed_time = seeding.elapsed();
     drop(store);

@@ -72,8 +72,12 @@ impl InboxWorker {
         let mut busy: HashSet<Lane> = HashSet::new();
         let mut waiting: HashMap<Lane, VecDeque<InboxRow>> = HashMap::new();
         let mut backoff = Duration::from_millis(100);
+        // Whether the inbox may hold rows not yet fetched: after a wake,
+        // a tick, or a fetch that came back full. A row finishing says
+        // nothing new about the inbox, so it does not cost a query.
+        let mut look = true;
         loop {
-            if flying.len() < MAX_IN_FLIGHT {
+            if look && flying.len() < MAX_IN_FLIGHT {
                 match self
                     .core
                     .store
@@ -87,6 +91,7 @@ impl InboxWorker {
                             .filter(|row| !flying.contains(&row.id))
                             .take(FETCH)
                             .collect();
+                        look = fresh.len() == FETCH;
                         for row in fresh {
                             flying.insert(row.id);
                             let lane = self.lane(&row);
@@ -125,8 +130,8 @@ impl InboxWorker {
                 }
                 // Woken by each webhook; the tick picks up rows that became
                 // due for a retry, or were written by another process.
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = self.wake.notified() => look = true,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => look = true,
             }
         }
     }

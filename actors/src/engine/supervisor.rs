@@ -571,13 +571,7 @@ impl Handler<Rehydrate> for Supervisor {
         let core = self.core.clone();
         let load = async move {
             let store = &core.store;
-            let mut incidents = Vec::new();
-            for id in store.open_incident_ids().await? {
-                match store.load_incident(id).await? {
-                    Some(incident) => incidents.push(incident),
-                    None => tracing::warn!(incident = %id, "open incident has no events"),
-                }
-            }
+            let incidents = store.load_open_incidents().await?;
             let mut stored: BTreeMap<IncidentId, Vec<PendingTimer>> = BTreeMap::new();
             for (id, timer) in store.pending_timers().await? {
                 stored.entry(id).or_default().push(timer);

@@ -149,6 +149,41 @@ impl Store {
             .map_err(|error| StoreError::Corrupt(format!("{id}: {error}")))
     }
 
+    /// Every open incident rebuilt from its events, oldest first: what the
+    /// supervisor brings back to life at start-up. The events are read a
+    /// few hundred incidents per query, not one query per incident, so
+    /// start-up with 100,000 open incidents is not 100,000 round trips.
+    /// An open incident with no events is reported and skipped.
+    pub async fn load_open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        const PER_QUERY: usize = 500;
+        let ids = self.open_incident_ids().await?;
+        let mut incidents = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(PER_QUERY) {
+            let rows = incident_event::Entity::find()
+                .filter(incident_event::Column::IncidentId.is_in(chunk.iter().map(|id| id.0)))
+                .order_by_asc(incident_event::Column::IncidentId)
+                .order_by_asc(incident_event::Column::Seq)
+                .all(&self.db)
+                .await?;
+            let mut found = std::collections::HashSet::new();
+            for group in rows.chunk_by(|a, b| a.incident_id == b.incident_id) {
+                let id = IncidentId(group[0].incident_id);
+                let mut events = Vec::with_capacity(group.len());
+                for row in group {
+                    events.push((decode_event(row)?, row.occurred_at));
+                }
+                let incident = Incident::replay(id, events)
+                    .map_err(|error| StoreError::Corrupt(format!("{id}: {error}")))?;
+                found.insert(id);
+                incidents.push(incident);
+            }
+            for id in chunk.iter().filter(|id| !found.contains(id)) {
+                tracing::warn!(incident = %id, "open incident has no events");
+            }
+        }
+        Ok(incidents)
+    }
+
     /// Every incident that is not closed or declined, oldest first: what
     /// the supervisor brings back to life at start-up.
     pub async fn open_incident_ids(&self) -> Result<Vec<IncidentId>, StoreError> {
@@ -339,10 +374,10 @@ mod tests {
     use firebreak_adapters::{Platform, UserRef};
     use firebreak_migrations::{Migrator, MigratorTrait};
 
-    #[tokio::test]
-    async fn labels_survive_every_write_of_the_projection() {
+    /// A migrated store in a fresh SQLite file, and the file to remove.
+    async fn temporary_store(name: &str) -> (Store, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!(
-            "firebreak-labels-test-{}-{}.db",
+            "firebreak-{name}-test-{}-{}.db",
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         ));
@@ -352,11 +387,13 @@ mod tests {
         Migrator::up(store.connection(), None)
             .await
             .expect("migrate");
-        let labels =
-            std::collections::BTreeMap::from([("service".to_owned(), "payments".to_owned())]);
-        let declared = RecordedEvent {
+        (store, path)
+    }
+
+    fn declared(title: &str, labels: std::collections::BTreeMap<String, String>) -> RecordedEvent {
+        RecordedEvent {
             event: DomainEvent::Declared {
-                title: "Checkout".into(),
+                title: title.into(),
                 severity: Severity::new(2).expect("severity"),
                 summary: None,
                 impact: None,
@@ -365,11 +402,76 @@ mod tests {
                 platform: Platform::Api,
                 private: false,
                 report: None,
-                labels: labels.clone(),
+                labels,
             },
             actor: None,
             at: Utc::now(),
+        }
+    }
+
+    async fn change_status(store: &Store, incident: &Incident, to: Status) -> Incident {
+        let mut next = incident.clone();
+        let change = DomainEvent::StatusChanged {
+            from: incident.status(),
+            to,
         };
+        next.apply(&change, Utc::now());
+        let recorded = RecordedEvent {
+            event: change,
+            actor: None,
+            at: Utc::now(),
+        };
+        store
+            .append(&next, &[recorded], None, &[])
+            .await
+            .expect("appended");
+        next
+    }
+
+    #[tokio::test]
+    async fn open_incidents_load_in_batches_exactly_as_one_by_one() {
+        let (store, path) = temporary_store("open").await;
+        let mut created = Vec::new();
+        for n in 0..3 {
+            let incident = store
+                .create_incident(
+                    &declared(&format!("Incident {n}"), Default::default()),
+                    None,
+                )
+                .await
+                .expect("created")
+                .expect("new");
+            created.push(incident);
+        }
+        change_status(&store, &created[1], Status::Investigating).await;
+        change_status(&store, &created[2], Status::Declined).await;
+
+        let open = store.load_open_incidents().await.expect("loaded");
+        let ids: Vec<IncidentId> = open.iter().map(Incident::id).collect();
+        assert_eq!(
+            ids,
+            vec![created[0].id(), created[1].id()],
+            "declined is not open"
+        );
+        for incident in &open {
+            let alone = store
+                .load_incident(incident.id())
+                .await
+                .expect("load")
+                .expect("found");
+            assert_eq!(incident.status(), alone.status());
+            assert_eq!(incident.title(), alone.title());
+        }
+        assert_eq!(open[1].status(), Status::Investigating);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn labels_survive_every_write_of_the_projection() {
+        let (store, path) = temporary_store("labels").await;
+        let labels =
+            std::collections::BTreeMap::from([("service".to_owned(), "payments".to_owned())]);
+        let declared = declared("Checkout", labels.clone());
         let incident = store
             .create_incident(&declared, None)
             .await
@@ -382,21 +484,7 @@ mod tests {
             .expect("load")
             .expect("found");
         assert_eq!(loaded.labels(), &labels, "replayed from the log");
-        let mut next = loaded.clone();
-        let change = DomainEvent::StatusChanged {
-            from: Status::Triage,
-            to: Status::Investigating,
-        };
-        next.apply(&change, Utc::now());
-        let recorded = RecordedEvent {
-            event: change,
-            actor: None,
-            at: Utc::now(),
-        };
-        store
-            .append(&next, &[recorded], None, &[])
-            .await
-            .expect("appended");
+        change_status(&store, &loaded, Status::Investigating).await;
         let row = store
             .get_incident(incident.id())
             .await

@@ -20,7 +20,7 @@ pub use read::{
     ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord,
 };
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,12 +50,18 @@ impl Store {
         options
             .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
             .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // Pragmas other than the journal mode hold per connection, so
+            // they are set on every connection the pool opens. NORMAL in
+            // WAL mode syncs at checkpoints, not at each commit: a power
+            // cut may lose the last commits but never corrupts the file.
+            .map_sqlx_sqlite_opts(|sqlite| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+            });
         let db = Database::connect(options).await?;
-        if db.get_database_backend() == DatabaseBackend::Sqlite {
-            db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-                .await?;
-        }
         Ok(Self { db })
     }
 
