@@ -305,6 +305,38 @@ pub async fn declare_many(
     declared.into_iter().collect()
 }
 
+/// An open-loop load: request `n` of `count` is started at `n / rate`
+/// seconds, whether or not earlier ones have been answered, as real
+/// senders do. `send(n)` says whether request `n` succeeded. Returns the
+/// sorted times of those that did, and how many did not.
+pub async fn open_loop<F, Fut>(count: usize, rate: f64, send: F) -> (Vec<Duration>, usize)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let spacing = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for n in 0..count {
+        tokio::time::sleep_until(started + spacing.mul_f64(n as f64)).await;
+        let request = send(n);
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            request.await.then(|| sent.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    let mut failed = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Some(latency)) => latencies.push(latency),
+            _ => failed += 1,
+        }
+    }
+    latencies.sort_unstable();
+    (latencies, failed)
+}
+
 /// This process's resident set size, from `VmRSS` in `/proc/self/status`
 /// (Linux only).
 pub fn resident_set_bytes() -> Result<u64, BenchError> {

@@ -5,7 +5,7 @@
 //! the same load in the same run, and the ratio of the two: absolute
 //! numbers on a shared machine drift, the ratio much less.
 
-use crate::bench::{percentile, start_bare_handler, BenchDatabase};
+use crate::bench::{open_loop, percentile, start_bare_handler, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use firebreak_adapters::slack::verify;
@@ -19,6 +19,9 @@ pub(crate) const SIGNING_SECRET: &str = "bench-signing-secret";
 pub struct IngestOptions {
     pub events: usize,
     pub clients: usize,
+    /// Events per second of the paced phase, which measures ack latency
+    /// at a steady rate rather than flat out.
+    pub paced_rate: f64,
     /// `sqlite://…` or `postgres://…`; a temporary SQLite file when `None`.
     pub database_url: Option<String>,
 }
@@ -42,6 +45,9 @@ pub struct IngestReport {
     pub database: String,
     pub firebreak: Load,
     pub bare: Load,
+    pub paced_rate: f64,
+    /// Ack times in the paced phase, sorted, and how many failed.
+    pub paced: (Vec<Duration>, usize),
 }
 
 impl fmt::Display for IngestReport {
@@ -63,11 +69,23 @@ impl fmt::Display for IngestReport {
             writeln!(f, "{name}_latency_p99 {} ms", ms(load, 99.0))?;
             writeln!(f, "{name}_latency_max {} ms", ms(load, 100.0))?;
         }
-        write!(
+        writeln!(
             f,
             "slack_ingest_ratio {:.2} x_bare",
             self.firebreak.rate() / self.bare.rate().max(1e-9)
-        )
+        )?;
+        let (latencies, failed) = &self.paced;
+        let paced = |percent: f64| {
+            percentile(latencies, percent)
+                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        let name = format!("slack_ingest_at_{:.0}_per_s", self.paced_rate);
+        writeln!(f, "{name}_acks {} events", latencies.len())?;
+        writeln!(f, "{name}_failed {failed} events")?;
+        writeln!(f, "{name}_latency_p50 {} ms", paced(50.0))?;
+        writeln!(f, "{name}_latency_p99 {} ms", paced(99.0))?;
+        write!(f, "{name}_latency_max {} ms", paced(100.0))
     }
 }
 
@@ -77,6 +95,17 @@ fn event(n: usize) -> String {
     format!(
         r#"{{"token":"x","team_id":"T0BENCH","api_app_id":"A0BENCH","type":"event_callback","event_id":"EvBENCH{n:09}","event_time":1700000000,"event":{{"type":"message","user":"U0ANA","text":"load {n}","ts":"1700000000.{n:06}","channel":"C0BENCH"}}}}"#
     )
+}
+
+/// A POST of `body` to `url` signed as Slack signs its requests.
+pub(crate) fn signed(http: &reqwest::Client, url: &str, body: String) -> reqwest::RequestBuilder {
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = verify::sign(SIGNING_SECRET.as_bytes(), timestamp, body.as_bytes());
+    http.post(url)
+        .header("content-type", "application/json")
+        .header("X-Slack-Request-Timestamp", timestamp.to_string())
+        .header("X-Slack-Signature", signature)
+        .body(body)
 }
 
 pub(crate) async fn drive(url: &str, events: usize, clients: usize) -> Load {
@@ -89,18 +118,9 @@ pub(crate) async fn drive(url: &str, events: usize, clients: usize) -> Load {
         .map(|n| {
             let http = http.clone();
             async move {
-                let body = event(n);
-                let timestamp = chrono::Utc::now().timestamp();
-                let signature = verify::sign(SIGNING_SECRET.as_bytes(), timestamp, body.as_bytes());
+                let request = signed(&http, url, event(n));
                 let sent = Instant::now();
-                let response = http
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .header("X-Slack-Request-Timestamp", timestamp.to_string())
-                    .header("X-Slack-Signature", signature)
-                    .body(body)
-                    .send()
-                    .await;
+                let response = request.send().await;
                 match response {
                     Ok(response) if response.status().is_success() => Some(sent.elapsed()),
                     _ => None,
@@ -144,9 +164,27 @@ pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
     )
     .await;
 
+    // Five seconds' worth at the steady rate, at most as many as the
+    // flat-out phases sent; ids after theirs so none is a redelivery.
+    let paced_rate = options.paced_rate.max(1.0);
+    let paced_count = options.events.min((paced_rate * 5.0) as usize);
+    let http = reqwest::Client::new();
+    let paced = open_loop(paced_count, paced_rate, |n| {
+        let request = signed(&http, &url, event(options.events + n));
+        async move {
+            request
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
+        }
+    })
+    .await;
+
     Ok(IngestReport {
         database: database.kind(),
         firebreak,
         bare,
+        paced_rate,
+        paced,
     })
 }

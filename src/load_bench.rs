@@ -4,12 +4,11 @@
 //! incident listings. Counts every request that did not succeed, and
 //! reports the resident set at the start and the end, which should match.
 
-use crate::bench::{percentile, resident_set_bytes, BenchDatabase};
+use crate::bench::{open_loop, percentile, resident_set_bytes, BenchDatabase};
 use crate::config::{Secret, Settings};
-use crate::ingest_bench::{drive, SIGNING_SECRET};
+use crate::ingest_bench::{drive, signed, SIGNING_SECRET};
 use crate::startup::Application;
 use crate::storm_bench::{start_fake_slack, FakeSlack};
-use firebreak_adapters::slack::verify;
 use serde_json::json;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -87,8 +86,7 @@ fn request(n: usize, incidents: &[(i64, String)]) -> Request {
     }
 }
 
-async fn send(http: &reqwest::Client, base: &str, request: Request) -> Option<Duration> {
-    let sent = Instant::now();
+async fn send(http: reqwest::Client, base: String, request: Request) -> bool {
     let response = match request {
         Request::Message { channel, n } => {
             let body = json!({
@@ -99,13 +97,7 @@ async fn send(http: &reqwest::Client, base: &str, request: Request) -> Option<Du
                            "ts": format!("1700000000.{n:06}"), "channel": channel }
             })
             .to_string();
-            let timestamp = chrono::Utc::now().timestamp();
-            let signature = verify::sign(SIGNING_SECRET.as_bytes(), timestamp, body.as_bytes());
-            http.post(format!("{base}/slack/events"))
-                .header("content-type", "application/json")
-                .header("X-Slack-Request-Timestamp", timestamp.to_string())
-                .header("X-Slack-Signature", signature)
-                .body(body)
+            signed(&http, &format!("{base}/slack/events"), body)
                 .send()
                 .await
         }
@@ -121,10 +113,7 @@ async fn send(http: &reqwest::Client, base: &str, request: Request) -> Option<Du
                 .await
         }
     };
-    match response {
-        Ok(response) if response.status().is_success() => Some(sent.elapsed()),
-        _ => None,
-    }
+    response.is_ok_and(|response| response.status().is_success())
 }
 
 /// Must run inside an actix system.
@@ -196,27 +185,10 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
 
     let rss_start = resident_set_bytes()?;
     let total = (rate * options.duration.as_secs_f64()) as usize;
-    let spacing = Duration::from_secs_f64(1.0 / rate);
-    let started = tokio::time::Instant::now();
-    let mut tasks = Vec::with_capacity(total);
-    for n in 0..total {
-        tokio::time::sleep_until(started + spacing.mul_f64(n as f64)).await;
-        let http = http.clone();
-        let base = base.clone();
-        let request = request(n, &channels);
-        tasks.push(tokio::spawn(
-            async move { send(&http, &base, request).await },
-        ));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    let mut errors = 0;
-    for task in tasks {
-        match task.await {
-            Ok(Some(latency)) => latencies.push(latency),
-            _ => errors += 1,
-        }
-    }
-    latencies.sort_unstable();
+    let (latencies, errors) = open_loop(total, rate, |n| {
+        send(http.clone(), base.clone(), request(n, &channels))
+    })
+    .await;
     let drain_deadline = Instant::now() + Duration::from_secs(30);
     let mut backlog_end = store.inbox_backlog().await?;
     while backlog_end > 0 && Instant::now() < drain_deadline {

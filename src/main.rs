@@ -69,6 +69,9 @@ enum BenchCommand {
         /// Concurrent keep-alive clients.
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
         clients: u64,
+        /// Events per second of the paced phase (ack latency at a steady rate).
+        #[arg(long, default_value_t = 1_000.0)]
+        paced_rate: f64,
     },
     /// An alert storm declared through the API on a fake Slack that
     /// enforces Slack's rate limits: time to drain, 429s drawn.
@@ -245,16 +248,19 @@ async fn run_bench(command: BenchCommand, database: Option<String>) -> anyhow::R
         .await
         .context("commands benchmark failed")?
         .to_string(),
-        BenchCommand::Ingest { events, clients } => {
-            ingest_bench::run(ingest_bench::IngestOptions {
-                events: events as usize,
-                clients: clients as usize,
-                database_url: database,
-            })
-            .await
-            .context("ingest benchmark failed")?
-            .to_string()
-        }
+        BenchCommand::Ingest {
+            events,
+            clients,
+            paced_rate,
+        } => ingest_bench::run(ingest_bench::IngestOptions {
+            events: events as usize,
+            clients: clients as usize,
+            paced_rate,
+            database_url: database,
+        })
+        .await
+        .context("ingest benchmark failed")?
+        .to_string(),
         BenchCommand::Storm {
             incidents,
             within_s,
@@ -322,6 +328,7 @@ fn all_scenarios() -> Vec<BenchCommand> {
         BenchCommand::Ingest {
             events: 20_000,
             clients: 32,
+            paced_rate: 1_000.0,
         },
         BenchCommand::Commands {
             incidents: vec![1, 100, 10_000],
@@ -371,12 +378,18 @@ fn bench_args(scenario: &BenchCommand) -> Vec<String> {
             "--commands".into(),
             commands.to_string(),
         ],
-        BenchCommand::Ingest { events, clients } => vec![
+        BenchCommand::Ingest {
+            events,
+            clients,
+            paced_rate,
+        } => vec![
             "ingest".into(),
             "--events".into(),
             events.to_string(),
             "--clients".into(),
             clients.to_string(),
+            "--paced-rate".into(),
+            paced_rate.to_string(),
         ],
         BenchCommand::Storm {
             incidents,

@@ -11,7 +11,7 @@
 //! the bot's pacing both run `speed` times faster than Slack; the drain
 //! time is also printed scaled back to Slack's clock.
 
-use crate::bench::{percentile, start_bare_handler, BenchDatabase};
+use crate::bench::{open_loop, percentile, start_bare_handler, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -264,44 +264,25 @@ pub(crate) fn start_fake_slack(fake: Arc<FakeSlack>) -> std::io::Result<std::net
     Ok(address)
 }
 
-/// Sends `count` declarations to `url`, the `n`th at `n × within / count`
-/// after the start; returns the answer times of those that got a 2xx and
-/// the number that did not.
+/// Sends `count` declarations to `url`, evenly spread over `within`.
 async fn declare_on_schedule(url: &str, count: usize, within: Duration) -> (Vec<Duration>, usize) {
     let http = reqwest::Client::new();
-    let started = tokio::time::Instant::now();
-    let spacing = within.checked_div(count.max(1) as u32).unwrap_or_default();
-    let tasks: Vec<_> = (0..count)
-        .map(|n| {
-            let http = http.clone();
-            let url = url.to_owned();
-            let at = started + spacing * n as u32;
-            tokio::spawn(async move {
-                tokio::time::sleep_until(at).await;
-                let body = json!({
-                    "title": format!("Storm alert {n}: checkout latency"),
-                    "severity": 2,
-                    "platform": "slack",
-                    "reporter": "U0STORM",
-                });
-                let sent = Instant::now();
-                match http.post(&url).json(&body).send().await {
-                    Ok(response) if response.status().is_success() => Some(sent.elapsed()),
-                    _ => None,
-                }
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(count);
-    let mut failed = 0;
-    for task in tasks {
-        match task.await {
-            Ok(Some(latency)) => latencies.push(latency),
-            _ => failed += 1,
+    let rate = count as f64 / within.as_secs_f64().max(1e-3);
+    open_loop(count, rate, |n| {
+        let request = http.post(url).json(&json!({
+            "title": format!("Storm alert {n}: checkout latency"),
+            "severity": 2,
+            "platform": "slack",
+            "reporter": "U0STORM",
+        }));
+        async move {
+            request
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
         }
-    }
-    latencies.sort_unstable();
-    (latencies, failed)
+    })
+    .await
 }
 
 /// Must run inside an actix system.

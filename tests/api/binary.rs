@@ -176,11 +176,14 @@ fn the_ingest_benchmark_runs_and_prints_its_table() {
             "slack_ingest_acks 200 events",
             "slack_ingest_failed 0 events",
             "bare_handler_acks 200 events",
+            "slack_ingest_at_1000_per_s_acks 200 events",
+            "slack_ingest_at_1000_per_s_failed 0 events",
         ],
         &[
             "slack_ingest_rate",
             "slack_ingest_latency_p99",
             "slack_ingest_ratio",
+            "slack_ingest_at_1000_per_s_latency_p99",
         ],
     );
 }
