@@ -237,7 +237,7 @@ impl Drop for BenchDatabase {
 }
 
 /// Starts the bare handler every HTTP scenario is compared with: actix-web
-/// answering 200 to anything, doing nothing. It also answers the bot's one
+/// answering 200 to anything, doing nothing else. It also answers the bot's one
 /// start-up Web API call (`auth.test`), so a bot pointed at it for Slack
 /// makes no other call. Must run inside an actix system.
 pub fn start_bare_handler() -> std::io::Result<std::net::SocketAddr> {
@@ -252,7 +252,12 @@ pub fn start_bare_handler() -> std::io::Result<std::net::SocketAddr> {
                     }))
                 }),
             )
-            .default_service(web::to(|| async { HttpResponse::Ok().finish() }))
+            // It reads the body it is sent: one left unread makes actix
+            // close the connection, and the comparison would be with a
+            // handler that reconnects for every request.
+            .default_service(web::to(|_body: web::Bytes| async {
+                HttpResponse::Ok().finish()
+            }))
     })
     .bind(("127.0.0.1", 0))?;
     let address = server

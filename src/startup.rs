@@ -14,7 +14,7 @@ use firebreak_actors::engine::{
     TimerWheel,
 };
 use firebreak_actors::metrics::EngineMetrics;
-use firebreak_actors::store::Store;
+use firebreak_actors::store::{InboxWriter, Store};
 use firebreak_adapters::memory::MemoryAdapter;
 use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
 use firebreak_adapters::retry::Sleeper;
@@ -226,7 +226,7 @@ impl Application {
         let state = web::Data::new(AppState {
             core,
             supervisor: supervisor.clone(),
-            inbox_wake,
+            inbox: InboxWriter::start(store.clone(), inbox_wake.clone()),
             api_token: settings.api.token.clone(),
             memory: memory.clone(),
             slack,
@@ -244,7 +244,6 @@ impl Application {
                 tracing::info!(platform = "slack", "receiving over Socket Mode");
             }
         }
-        let inbox_wake = state.inbox_wake.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

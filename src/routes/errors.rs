@@ -62,7 +62,8 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Database(_) => {
+            // 503: Slack, Teams and the others retry what was not stored.
+            StoreError::Database(_) | StoreError::Unavailable(_) => {
                 ApiError::Unavailable("the database is unavailable".to_owned())
             }
             other => ApiError::Internal(other.to_string()),

@@ -6,7 +6,6 @@
 use super::auth::ApiCaller;
 use super::{errors::ApiError, AppState};
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
 use firebreak_actors::store::InboxInsert;
 use firebreak_adapters::{ChatAdapter, Platform};
 
@@ -34,11 +33,8 @@ pub async fn inject(
         return Err(ApiError::BadRequest("no events in the body".to_owned()));
     }
     let outcome = state
-        .core
-        .store
-        .inbox_insert(Platform::Memory, &event_id, payload, Utc::now())
+        .store_event(Platform::Memory, &event_id, payload)
         .await?;
-    state.inbox_wake.notify_one();
     let status = match outcome {
         InboxInsert::Inserted(_) => "stored",
         InboxInsert::Duplicate => "duplicate",

@@ -19,23 +19,51 @@ pub use teams::{TeamsEndpoint, SERVICE_URL_STATE, TEAM_CHANNEL_STATE, TEAM_GROUP
 use crate::config::Secret;
 use actix::Addr;
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
+use chrono::Utc;
 use firebreak_actors::engine::{EngineCore, Supervisor};
+use firebreak_actors::store::{InboxInsert, InboxWriter, NewInboxRow};
 use firebreak_adapters::memory::MemoryAdapter;
+use firebreak_adapters::Platform;
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// What handlers share.
 pub struct AppState {
     pub core: Arc<EngineCore>,
     pub supervisor: Addr<Supervisor>,
-    /// Wakes the inbox worker after a webhook stored an event.
-    pub inbox_wake: Arc<Notify>,
+    /// Stores verified inbound events, group-committed with concurrent
+    /// ones, and wakes the inbox worker.
+    pub inbox: InboxWriter,
     pub api_token: Option<Secret>,
     pub memory: Option<MemoryAdapter>,
     pub slack: Option<SlackEndpoint>,
     pub teams: Option<TeamsEndpoint>,
     /// The web pages need no login (configured so, on loopback).
     pub web_open: bool,
+}
+
+impl AppState {
+    /// Stores a verified inbound event in the durable inbox; once this
+    /// returns, the event may be acknowledged.
+    pub(crate) async fn store_event(
+        &self,
+        platform: Platform,
+        event_id: &str,
+        payload: &str,
+    ) -> Result<InboxInsert, ApiError> {
+        let outcome = self
+            .inbox
+            .insert(NewInboxRow {
+                platform,
+                event_id: event_id.to_owned(),
+                payload: payload.to_owned(),
+                received_at: Utc::now(),
+            })
+            .await?;
+        if outcome == InboxInsert::Duplicate {
+            tracing::debug!(%platform, event_id, "redelivery dropped");
+        }
+        Ok(outcome)
+    }
 }
 
 /// Largest webhook body accepted; Slack's are a few kilobytes.

@@ -14,7 +14,6 @@ use chrono::Utc;
 use firebreak_actors::engine::DECLARE_FORM;
 use firebreak_actors::incident::{validate_declaration, IncidentId};
 use firebreak_actors::render;
-use firebreak_actors::store::InboxInsert;
 use firebreak_adapters::slack::inbound::{self, Interaction, Received, RequestKind, StoredRequest};
 use firebreak_adapters::slack::socket::SocketHandler;
 use firebreak_adapters::slack::{verify, SlackAdapter};
@@ -258,15 +257,7 @@ fn verified<'a>(
 
 async fn store(state: &AppState, kind: RequestKind, key: &str, body: &str) -> Result<(), ApiError> {
     let payload = StoredRequest::new(kind, body).to_payload();
-    let outcome = state
-        .core
-        .store
-        .inbox_insert(Platform::Slack, key, &payload, Utc::now())
-        .await?;
-    if outcome == InboxInsert::Duplicate {
-        tracing::debug!(platform = "slack", key, "redelivery dropped");
-    }
-    state.inbox_wake.notify_one();
+    state.store_event(Platform::Slack, key, &payload).await?;
     Ok(())
 }
 

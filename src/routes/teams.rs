@@ -15,7 +15,6 @@ use chrono::Utc;
 use firebreak_actors::engine::DECLARE_FORM;
 use firebreak_actors::incident::{validate_declaration, IncidentId};
 use firebreak_actors::render;
-use firebreak_actors::store::InboxInsert;
 use firebreak_adapters::teams::auth::{AuthError, TokenVerifier};
 use firebreak_adapters::teams::{inbound, TeamsAdapter};
 use firebreak_adapters::{ChatAdapter, ChatEventKind, Platform};
@@ -86,15 +85,7 @@ pub async fn messages(
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("body is not UTF-8".to_owned()))?;
-    let outcome = state
-        .core
-        .store
-        .inbox_insert(Platform::Teams, &id, text, Utc::now())
-        .await?;
-    if outcome == InboxInsert::Duplicate {
-        tracing::debug!(platform = "teams", id, "redelivery dropped");
-    }
-    state.inbox_wake.notify_one();
+    state.store_event(Platform::Teams, &id, text).await?;
     Ok(acknowledge(&activity))
 }
 

@@ -5,13 +5,24 @@ use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use firebreak_adapters::Platform;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxInsert {
     Inserted(i64),
     /// The platform delivered this event before: nothing was stored.
     Duplicate,
+}
+
+/// An event to store in the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInboxRow {
+    pub platform: Platform,
+    /// The platform's id for the event, which makes redeliveries
+    /// recognisable.
+    pub event_id: String,
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
 }
 
 /// An unprocessed inbox row.
@@ -33,14 +44,58 @@ impl Store {
         payload: &str,
         received_at: DateTime<Utc>,
     ) -> Result<InboxInsert, StoreError> {
-        let row = new_row(platform, event_id, payload, received_at);
-        match inbox::Entity::insert(row).exec(&self.db).await {
-            Ok(inserted) => Ok(InboxInsert::Inserted(inserted.last_insert_id)),
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Ok(InboxInsert::Duplicate)
-            }
-            Err(error) => Err(error.into()),
+        let row = NewInboxRow {
+            platform,
+            event_id: event_id.to_owned(),
+            payload: payload.to_owned(),
+            received_at,
+        };
+        let mut outcomes = self.inbox_insert_many(std::slice::from_ref(&row)).await?;
+        Ok(outcomes.pop().unwrap_or(InboxInsert::Duplicate))
+    }
+
+    /// Stores several received events in one statement (so one commit),
+    /// answering for each, in order, whether it was new. An event already
+    /// stored, or given twice here, is a duplicate after its first time.
+    pub async fn inbox_insert_many(
+        &self,
+        rows: &[NewInboxRow],
+    ) -> Result<Vec<InboxInsert>, StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::TryInsertResult;
+        if rows.is_empty() {
+            return Ok(Vec::new());
         }
+        let models = rows
+            .iter()
+            .map(|row| new_row(row.platform, &row.event_id, &row.payload, row.received_at));
+        let inserted = inbox::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([inbox::Column::Platform, inbox::Column::EventId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec_with_returning_many(&self.db)
+            .await?;
+        let mut ids: std::collections::HashMap<(String, String), i64> = match inserted {
+            TryInsertResult::Inserted(models) => models
+                .into_iter()
+                .map(|model| ((model.platform, model.event_id), model.id))
+                .collect(),
+            TryInsertResult::Empty | TryInsertResult::Conflicted => Default::default(),
+        };
+        Ok(rows
+            .iter()
+            .map(|row| {
+                // `remove`: a second request for the same event in this
+                // batch is the redelivery.
+                match ids.remove(&(row.platform.to_string(), row.event_id.clone())) {
+                    Some(id) => InboxInsert::Inserted(id),
+                    None => InboxInsert::Duplicate,
+                }
+            })
+            .collect())
     }
 
     /// Stores the events of one pulled batch and where reading stopped

@@ -9,11 +9,13 @@
 
 mod entity;
 mod inbox;
+mod inbox_writer;
 mod incidents;
 mod participants;
 mod read;
 
-pub use inbox::{InboxInsert, InboxRow};
+pub use inbox::{InboxInsert, InboxRow, NewInboxRow};
+pub use inbox_writer::InboxWriter;
 pub use incidents::{AppendOutcome, PendingTimer, RecordedEvent};
 pub use participants::Participant;
 pub use read::{
@@ -33,6 +35,10 @@ pub enum StoreError {
     Conflict(i64),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A write handed to the inbox writer failed there (or it stopped);
+    /// the database's own error is logged by the writer.
+    #[error("could not store the event: {0}")]
+    Unavailable(String),
 }
 
 /// Cheap to clone: the connection is a pool.
