@@ -321,23 +321,27 @@ where
 {
     let spacing = Duration::from_secs_f64(1.0 / rate.max(1e-3));
     let started = tokio::time::Instant::now();
-    let mut tasks = Vec::with_capacity(count);
+    // Results come back over a channel and the tasks are detached: a task
+    // kept for joining keeps its whole future's memory until joined, and
+    // in a long run that would be the generator's memory growing, not
+    // the server's.
+    let (results, mut answers) = tokio::sync::mpsc::unbounded_channel();
     for n in 0..count {
         tokio::time::sleep_until(started + spacing.mul_f64(n as f64)).await;
         let request = send(n);
-        tasks.push(tokio::spawn(async move {
+        let results = results.clone();
+        tokio::spawn(async move {
             let sent = Instant::now();
-            request.await.then(|| sent.elapsed())
-        }));
+            let _ = results.send(request.await.then(|| sent.elapsed()));
+        });
     }
+    drop(results);
     let mut latencies = Vec::with_capacity(count);
-    let mut failed = 0;
-    for task in tasks {
-        match task.await {
-            Ok(Some(latency)) => latencies.push(latency),
-            _ => failed += 1,
-        }
+    while let Some(answer) = answers.recv().await {
+        latencies.extend(answer);
     }
+    // A task that panicked sent nothing: it failed too.
+    let failed = count - latencies.len();
     latencies.sort_unstable();
     (latencies, failed)
 }

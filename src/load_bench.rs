@@ -34,6 +34,8 @@ pub struct LoadReport {
     /// Answer times, sorted.
     pub latencies: Vec<Duration>,
     pub rss_start: u64,
+    /// The resident set after each tenth of the run.
+    pub rss_samples: Vec<u64>,
     pub rss_end: u64,
     pub backlog_end: u64,
 }
@@ -58,6 +60,14 @@ impl fmt::Display for LoadReport {
         writeln!(f, "load_latency_p99 {} ms", ms(99.0))?;
         writeln!(f, "load_latency_max {} ms", ms(100.0))?;
         writeln!(f, "load_rss_start {:.1} MiB", self.rss_start as f64 / MIB)?;
+        for (tenth, rss) in self.rss_samples.iter().enumerate() {
+            writeln!(
+                f,
+                "load_rss_at_{}_percent {:.1} MiB",
+                (tenth + 1) * 10,
+                *rss as f64 / MIB
+            )?;
+        }
         writeln!(f, "load_rss_end {:.1} MiB", self.rss_end as f64 / MIB)?;
         write!(f, "load_inbox_backlog_end {} rows", self.backlog_end)
     }
@@ -184,6 +194,17 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
     }
 
     let rss_start = resident_set_bytes()?;
+    // The resident set every tenth of the run, to tell growth that levels
+    // off (allocator, caches) from growth that does not.
+    let tenth = options.duration / 10;
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::with_capacity(10);
+        for _ in 0..10 {
+            tokio::time::sleep(tenth).await;
+            samples.push(resident_set_bytes().unwrap_or(0));
+        }
+        samples
+    });
     let total = (rate * options.duration.as_secs_f64()) as usize;
     let (latencies, errors) = open_loop(total, rate, |n| {
         send(http.clone(), base.clone(), request(n, &channels))
@@ -196,6 +217,7 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         backlog_end = store.inbox_backlog().await?;
     }
     let rss_end = resident_set_bytes()?;
+    let rss_samples = sampler.await.unwrap_or_default();
     Ok(LoadReport {
         database: database.kind(),
         measured_ingest_rate,
@@ -205,6 +227,7 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         errors,
         latencies,
         rss_start,
+        rss_samples,
         rss_end,
         backlog_end,
     })

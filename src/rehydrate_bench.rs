@@ -99,7 +99,9 @@ pub async fn run(
                 due_at: due.at,
             })
             .collect();
-        store.append(&next, &events, None, &timers).await?;
+        store
+            .append(Some(&incident), &next, &events, None, &timers)
+            .await?;
     }
     let seed_time = seeding.elapsed();
     drop(store);

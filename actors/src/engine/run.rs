@@ -143,7 +143,11 @@ pub(super) async fn commit(
         })
         .collect();
     let timers = schedule_of(core, &next);
-    match core.store.append(&next, &recorded, origin, &timers).await {
+    match core
+        .store
+        .append(Some(incident), &next, &recorded, origin, &timers)
+        .await
+    {
         Ok(AppendOutcome::Appended) => {
             *incident = next;
             core.timers.do_send(Reschedule {
