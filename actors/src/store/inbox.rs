@@ -306,21 +306,9 @@ fn new_row(
 mod tests {
     use super::*;
     use chrono::TimeDelta;
-    use firebreak_migrations::{Migrator, MigratorTrait};
 
     async fn store() -> (Store, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!(
-            "firebreak-inbox-test-{}-{}.db",
-            std::process::id(),
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .expect("connect");
-        Migrator::up(store.connection(), None)
-            .await
-            .expect("migrate");
-        (store, path)
+        crate::store::temporary_store("inbox").await
     }
 
     #[tokio::test]

@@ -84,22 +84,10 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use firebreak_adapters::Platform;
-    use firebreak_migrations::{Migrator, MigratorTrait};
     use sea_orm::ConnectionTrait;
 
     async fn store() -> (Store, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!(
-            "firebreak-inbox-writer-test-{}-{}.db",
-            std::process::id(),
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .expect("connect");
-        Migrator::up(store.connection(), None)
-            .await
-            .expect("migrate");
-        (store, path)
+        crate::store::temporary_store("inbox-writer").await
     }
 
     fn row(event_id: &str) -> NewInboxRow {

@@ -382,23 +382,8 @@ mod tests {
     use super::*;
     use crate::incident::{Severity, Status};
     use firebreak_adapters::{Platform, UserRef};
-    use firebreak_migrations::{Migrator, MigratorTrait};
 
-    /// A migrated store in a fresh SQLite file, and the file to remove.
-    async fn temporary_store(name: &str) -> (Store, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!(
-            "firebreak-{name}-test-{}-{}.db",
-            std::process::id(),
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .expect("connect");
-        Migrator::up(store.connection(), None)
-            .await
-            .expect("migrate");
-        (store, path)
-    }
+    use crate::store::temporary_store;
 
     fn declared(title: &str, labels: std::collections::BTreeMap<String, String>) -> RecordedEvent {
         RecordedEvent {

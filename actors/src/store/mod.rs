@@ -83,3 +83,21 @@ impl Store {
         self.db.ping().await.map_err(StoreError::from)
     }
 }
+
+/// A migrated store in a fresh SQLite file, and the file to remove after.
+#[cfg(test)]
+pub(crate) async fn temporary_store(name: &str) -> (Store, std::path::PathBuf) {
+    use firebreak_migrations::{Migrator, MigratorTrait};
+    let path = std::env::temp_dir().join(format!(
+        "firebreak-{name}-test-{}-{}.db",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("connect");
+    Migrator::up(store.connection(), None)
+        .await
+        .expect("migrate");
+    (store, path)
+}
