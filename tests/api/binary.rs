@@ -168,6 +168,16 @@ fn assert_table(table: &str, exact: &[&str], named: &[&str]) {
 }
 
 #[test]
+fn the_timers_benchmark_fires_every_timer_and_prints_its_table() {
+    let table = bench_table(&["timers", "--count", "200", "--spread-ms", "50"]);
+    assert_table(
+        &table,
+        &["timers_pending 200 timers", "timers_fired 200 timers"],
+        &["timers_memory_per_timer", "timers_lateness_p99"],
+    );
+}
+
+#[test]
 fn the_ingest_benchmark_runs_and_prints_its_table() {
     let table = bench_table(&["ingest", "--events", "200", "--clients", "4"]);
     assert_table(
