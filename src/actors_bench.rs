@@ -4,7 +4,7 @@
 //! them took. The incidents are on no chat platform, so what is measured
 //! is the actors (and the store's caches), not a platform's call log.
 
-use crate::bench::{declare_many, resident_set_bytes, BenchDatabase};
+use crate::bench::{declare_many, growth, resident_set_bytes, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use firebreak_adapters::Platform;
@@ -76,8 +76,7 @@ pub async fn run(
         steps.push(Step {
             live,
             declare_time: started.elapsed(),
-            memory_growth: i64::try_from(after).unwrap_or(i64::MAX)
-                - i64::try_from(before).unwrap_or(0),
+            memory_growth: growth(before, after),
         });
     }
     Ok(ActorsReport {

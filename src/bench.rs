@@ -180,9 +180,7 @@ pub async fn run_timers(options: TimerBenchOptions) -> Result<TimerReport, Bench
         scheduled: options.count,
         pending,
         schedule_time,
-        memory_growth: i64::try_from(rss_after)
-            .unwrap_or(i64::MAX)
-            .saturating_sub(i64::try_from(rss_before).unwrap_or(i64::MAX)),
+        memory_growth: growth(rss_before, rss_after),
         lateness_nanos,
     })
 }
@@ -196,6 +194,51 @@ pub fn percentile<T: Copy>(sorted: &[T], percent: f64) -> Option<T> {
     }
     let rank = (percent.clamp(0.0, 100.0) / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// The value at `percent` of sorted durations, in milliseconds with two
+/// decimals, or `n/a` when there are none: how every table prints a
+/// latency.
+pub fn millis(sorted: &[Duration], percent: f64) -> String {
+    percentile(sorted, percent)
+        .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// How much the resident set grew from `before` to `after`, in bytes;
+/// negative when the allocator handed memory back.
+pub fn growth(before: u64, after: u64) -> i64 {
+    i64::try_from(after)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(i64::try_from(before).unwrap_or(i64::MAX))
+}
+
+/// Waits until each of `ids` has its conversation and returns their ids
+/// in the same order; an incident still without one after ten minutes is
+/// an error.
+pub async fn wait_for_conversations(
+    store: &firebreak_actors::store::Store,
+    ids: &[i64],
+) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        loop {
+            let record = store
+                .get_incident(firebreak_actors::incident::IncidentId(*id))
+                .await?;
+            if let Some(conversation) = record.and_then(|record| record.conversation_id) {
+                found.push(conversation);
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "incident {id} never got its conversation"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    Ok(found)
 }
 
 /// The database a benchmark runs on: `DATABASE_URL` when given, else a

@@ -4,7 +4,7 @@
 //! incidents. Prints commands applied per second and the time from a
 //! row's arrival in the inbox to its processing (p50/p99/max).
 
-use crate::bench::{declare_many, percentile, BenchDatabase};
+use crate::bench::{declare_many, percentile, wait_for_conversations, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use chrono::Utc;
@@ -91,7 +91,7 @@ pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
         ids.extend(declare_many(&app.supervisor, missing, Platform::Memory).await?);
         let declare_time = started.elapsed();
         // Each incident needs its conversation before chat can reach it.
-        let conversations = wait_for_conversations(&app, &ids[..size]).await?;
+        let conversations = wait_for_conversations(&app.store, &ids[..size]).await?;
 
         let first = first_row(&app).await?;
         let started = Instant::now();
@@ -144,29 +144,6 @@ pub async fn run(options: CommandsOptions) -> anyhow::Result<CommandsReport> {
         database: database.kind(),
         rounds,
     })
-}
-
-async fn wait_for_conversations(app: &Application, ids: &[i64]) -> anyhow::Result<Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        loop {
-            let record = app
-                .store
-                .get_incident(firebreak_actors::incident::IncidentId(*id))
-                .await?;
-            if let Some(conversation) = record.and_then(|record| record.conversation_id) {
-                found.push(conversation);
-                break;
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "incident {id} never got its conversation"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-    Ok(found)
 }
 
 /// The id the next inbox row will get, near enough: one past the highest.

@@ -5,7 +5,7 @@
 //! the same load in the same run, and the ratio of the two: absolute
 //! numbers on a shared machine drift, the ratio much less.
 
-use crate::bench::{open_loop, percentile, start_bare_handler, BenchDatabase};
+use crate::bench::{millis, open_loop, start_bare_handler, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use firebreak_adapters::slack::verify;
@@ -52,11 +52,6 @@ pub struct IngestReport {
 
 impl fmt::Display for IngestReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |load: &Load, percent: f64| {
-            percentile(&load.latencies, percent)
-                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
-                .unwrap_or_else(|| "n/a".into())
-        };
         writeln!(f, "slack_ingest_database {} -", self.database)?;
         for (name, load) in [
             ("slack_ingest", &self.firebreak),
@@ -65,9 +60,13 @@ impl fmt::Display for IngestReport {
             writeln!(f, "{name}_acks {} events", load.acked)?;
             writeln!(f, "{name}_failed {} events", load.failed)?;
             writeln!(f, "{name}_rate {:.0} acks/s", load.rate())?;
-            writeln!(f, "{name}_latency_p50 {} ms", ms(load, 50.0))?;
-            writeln!(f, "{name}_latency_p99 {} ms", ms(load, 99.0))?;
-            writeln!(f, "{name}_latency_max {} ms", ms(load, 100.0))?;
+            writeln!(f, "{name}_latency_p50 {} ms", millis(&load.latencies, 50.0))?;
+            writeln!(f, "{name}_latency_p99 {} ms", millis(&load.latencies, 99.0))?;
+            writeln!(
+                f,
+                "{name}_latency_max {} ms",
+                millis(&load.latencies, 100.0)
+            )?;
         }
         writeln!(
             f,
@@ -75,17 +74,12 @@ impl fmt::Display for IngestReport {
             self.firebreak.rate() / self.bare.rate().max(1e-9)
         )?;
         let (latencies, failed) = &self.paced;
-        let paced = |percent: f64| {
-            percentile(latencies, percent)
-                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
-                .unwrap_or_else(|| "n/a".into())
-        };
         let name = format!("slack_ingest_at_{:.0}_per_s", self.paced_rate);
         writeln!(f, "{name}_acks {} events", latencies.len())?;
         writeln!(f, "{name}_failed {failed} events")?;
-        writeln!(f, "{name}_latency_p50 {} ms", paced(50.0))?;
-        writeln!(f, "{name}_latency_p99 {} ms", paced(99.0))?;
-        write!(f, "{name}_latency_max {} ms", paced(100.0))
+        writeln!(f, "{name}_latency_p50 {} ms", millis(latencies, 50.0))?;
+        writeln!(f, "{name}_latency_p99 {} ms", millis(latencies, 99.0))?;
+        write!(f, "{name}_latency_max {} ms", millis(latencies, 100.0))
     }
 }
 

@@ -4,7 +4,7 @@
 //! incident listings. Counts every request that did not succeed, and
 //! reports the resident set at the start and the end, which should match.
 
-use crate::bench::{open_loop, percentile, resident_set_bytes, BenchDatabase};
+use crate::bench::{millis, open_loop, resident_set_bytes, wait_for_conversations, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::ingest_bench::{drive, signed, SIGNING_SECRET};
 use crate::startup::Application;
@@ -43,11 +43,6 @@ pub struct LoadReport {
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const MIB: f64 = 1024.0 * 1024.0;
-        let ms = |percent: f64| {
-            percentile(&self.latencies, percent)
-                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
-                .unwrap_or_else(|| "n/a".into())
-        };
         writeln!(f, "load_database {} -", self.database)?;
         if let Some(rate) = self.measured_ingest_rate {
             writeln!(f, "load_measured_ingest_rate {rate:.0} acks/s")?;
@@ -56,9 +51,9 @@ impl fmt::Display for LoadReport {
         writeln!(f, "load_duration {:.0} s", self.duration.as_secs_f64())?;
         writeln!(f, "load_requests {} requests", self.sent)?;
         writeln!(f, "load_errors {} requests", self.errors)?;
-        writeln!(f, "load_latency_p50 {} ms", ms(50.0))?;
-        writeln!(f, "load_latency_p99 {} ms", ms(99.0))?;
-        writeln!(f, "load_latency_max {} ms", ms(100.0))?;
+        writeln!(f, "load_latency_p50 {} ms", millis(&self.latencies, 50.0))?;
+        writeln!(f, "load_latency_p99 {} ms", millis(&self.latencies, 99.0))?;
+        writeln!(f, "load_latency_max {} ms", millis(&self.latencies, 100.0))?;
         writeln!(f, "load_rss_start {:.1} MiB", self.rss_start as f64 / MIB)?;
         for (tenth, rss) in self.rss_samples.iter().enumerate() {
             writeln!(
@@ -160,21 +155,11 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
             .ok_or_else(|| anyhow::anyhow!("the declaration's answer has no id"))?;
         incidents.push(id);
     }
-    let mut channels = Vec::with_capacity(INCIDENTS);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for id in incidents {
-        loop {
-            let record = store
-                .get_incident(firebreak_actors::incident::IncidentId(id))
-                .await?;
-            if let Some(channel) = record.and_then(|record| record.conversation_id) {
-                channels.push((id, channel));
-                break;
-            }
-            anyhow::ensure!(Instant::now() < deadline, "incident {id} got no channel");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    let channels: Vec<(i64, String)> = incidents
+        .iter()
+        .copied()
+        .zip(wait_for_conversations(&store, &incidents).await?)
+        .collect();
 
     let measured_ingest_rate = match options.rate {
         Some(_) => None,

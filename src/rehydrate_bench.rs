@@ -3,7 +3,7 @@
 //! rehydrated from its event log) and the resident memory the live actors
 //! hold, per actor.
 
-use crate::bench::{resident_set_bytes, BenchDatabase};
+use crate::bench::{growth, resident_set_bytes, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::{connect_and_migrate, Application};
 use chrono::Utc;
@@ -120,7 +120,6 @@ pub async fn run(
         incidents,
         seed_time,
         start_to_ready,
-        memory_growth: i64::try_from(after).unwrap_or(i64::MAX)
-            - i64::try_from(before).unwrap_or(0),
+        memory_growth: growth(before, after),
     })
 }

@@ -11,11 +11,11 @@
 //! the bot's pacing both run `speed` times faster than Slack; the drain
 //! time is also printed scaled back to Slack's clock.
 
-use crate::bench::{open_loop, percentile, start_bare_handler, BenchDatabase};
+use crate::bench::{millis, open_loop, percentile, start_bare_handler, BenchDatabase};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use firebreak_adapters::slack::client::{per_channel, published_per_minute};
+use firebreak_adapters::slack::client::{per_channel, published_per_minute, Pacer};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -54,11 +54,6 @@ pub struct StormReport {
 
 impl fmt::Display for StormReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |latencies: &[Duration], percent: f64| {
-            percentile(latencies, percent)
-                .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
-                .unwrap_or_else(|| "n/a".into())
-        };
         writeln!(f, "storm_database {} -", self.database)?;
         writeln!(f, "storm_speed {} x_slack", self.options.speed)?;
         writeln!(
@@ -68,26 +63,18 @@ impl fmt::Display for StormReport {
         )?;
         writeln!(f, "storm_declared {} incidents", self.declared)?;
         writeln!(f, "storm_declare_failed {} incidents", self.declare_failed)?;
-        writeln!(
-            f,
-            "storm_api_latency_p50 {} ms",
-            ms(&self.api_latencies, 50.0)
-        )?;
-        writeln!(
-            f,
-            "storm_api_latency_p99 {} ms",
-            ms(&self.api_latencies, 99.0)
-        )?;
-        writeln!(
-            f,
-            "bare_handler_latency_p50 {} ms",
-            ms(&self.bare_latencies, 50.0)
-        )?;
-        writeln!(
-            f,
-            "bare_handler_latency_p99 {} ms",
-            ms(&self.bare_latencies, 99.0)
-        )?;
+        for (name, latencies) in [
+            ("storm_api", &self.api_latencies),
+            ("bare_handler", &self.bare_latencies),
+        ] {
+            for percent in [50.0, 99.0] {
+                writeln!(
+                    f,
+                    "{name}_latency_p{percent} {} ms",
+                    millis(latencies, percent)
+                )?;
+            }
+        }
         let p50 = |latencies: &[Duration]| {
             percentile(latencies, 50.0).map_or(0.0, |latency| latency.as_secs_f64())
         };
@@ -307,9 +294,12 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
         declare_on_schedule(&api, options.incidents, options.within).await;
     let declared = api_latencies.len();
 
-    // Slack's clock for the slowest pipeline (one channel per incident at
-    // Tier 2), doubled, plus a minute: past that, it is stuck.
-    let expected = Duration::from_secs_f64(declared as f64 * 3.3 / options.speed);
+    // The slowest pipeline's pace (one channel per incident, at
+    // `conversations.create`'s), doubled, plus a minute: past that, it is
+    // stuck.
+    let expected = Pacer::new(options.speed)
+        .interval("conversations.create")
+        .mul_f64(declared as f64);
     let deadline = started + options.within + expected * 2 + Duration::from_secs(60);
     let drained = loop {
         let tally = fake.tally();
