@@ -10,7 +10,9 @@ use crate::ingest_bench::{drive, signed, SIGNING_SECRET};
 use crate::startup::Application;
 use crate::storm_bench::{start_fake_slack, FakeSlack};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Incidents the traffic is spread over.
@@ -31,8 +33,12 @@ pub struct LoadReport {
     pub duration: Duration,
     pub sent: usize,
     pub errors: usize,
+    /// Errors by request kind and failure (`command_503`, `list_timeout`).
+    pub failures: BTreeMap<String, usize>,
     /// Answer times, sorted.
     pub latencies: Vec<Duration>,
+    /// Answer times of each kind of request, sorted.
+    pub latencies_by_kind: BTreeMap<&'static str, Vec<Duration>>,
     pub rss_start: u64,
     /// The resident set after each tenth of the run.
     pub rss_samples: Vec<u64>,
@@ -51,9 +57,16 @@ impl fmt::Display for LoadReport {
         writeln!(f, "load_duration {:.0} s", self.duration.as_secs_f64())?;
         writeln!(f, "load_requests {} requests", self.sent)?;
         writeln!(f, "load_errors {} requests", self.errors)?;
+        for (failure, count) in &self.failures {
+            writeln!(f, "load_errors_{failure} {count} requests")?;
+        }
         writeln!(f, "load_latency_p50 {} ms", millis(&self.latencies, 50.0))?;
         writeln!(f, "load_latency_p99 {} ms", millis(&self.latencies, 99.0))?;
         writeln!(f, "load_latency_max {} ms", millis(&self.latencies, 100.0))?;
+        for (kind, latencies) in &self.latencies_by_kind {
+            writeln!(f, "load_{kind}_latency_p50 {} ms", millis(latencies, 50.0))?;
+            writeln!(f, "load_{kind}_latency_p99 {} ms", millis(latencies, 99.0))?;
+        }
         writeln!(f, "load_rss_start {:.1} MiB", self.rss_start as f64 / MIB)?;
         for (tenth, rss) in self.rss_samples.iter().enumerate() {
             writeln!(
@@ -91,7 +104,24 @@ fn request(n: usize, incidents: &[(i64, String)]) -> Request {
     }
 }
 
-async fn send(http: reqwest::Client, base: String, request: Request) -> bool {
+/// What happened to each kind of request, for the report.
+#[derive(Default)]
+struct Tally {
+    /// Failed requests by kind and how they failed (`command_503`).
+    failures: BTreeMap<String, usize>,
+    /// Answer times of the requests that succeeded, by kind.
+    latencies: BTreeMap<&'static str, Vec<Duration>>,
+}
+
+type SharedTally = Arc<Mutex<Tally>>;
+
+async fn send(http: reqwest::Client, base: String, request: Request, tally: SharedTally) -> bool {
+    let sent = Instant::now();
+    let kind = match request {
+        Request::Message { .. } => "message",
+        Request::Command { .. } => "command",
+        Request::List => "list",
+    };
     let response = match request {
         Request::Message { channel, n } => {
             let body = json!({
@@ -118,7 +148,22 @@ async fn send(http: reqwest::Client, base: String, request: Request) -> bool {
                 .await
         }
     };
-    response.is_ok_and(|response| response.status().is_success())
+    let failure = match response {
+        Ok(response) if response.status().is_success() => {
+            if let Ok(mut tally) = tally.lock() {
+                tally.latencies.entry(kind).or_default().push(sent.elapsed());
+            }
+            return true;
+        }
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(error) if error.is_timeout() => "timeout".to_owned(),
+        Err(error) if error.is_connect() => "connect".to_owned(),
+        Err(_) => "transport".to_owned(),
+    };
+    if let Ok(mut tally) = tally.lock() {
+        *tally.failures.entry(format!("{kind}_{failure}")).or_default() += 1;
+    }
+    false
 }
 
 /// Must run inside an actix system.
@@ -191,10 +236,28 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         samples
     });
     let total = (rate * options.duration.as_secs_f64()) as usize;
+    let tally = SharedTally::default();
     let (latencies, errors) = open_loop(total, rate, |n| {
-        send(http.clone(), base.clone(), request(n, &channels))
+        send(
+            http.clone(),
+            base.clone(),
+            request(n, &channels),
+            tally.clone(),
+        )
     })
     .await;
+    let (failures, mut latencies_by_kind) = tally
+        .lock()
+        .map(|mut tally| {
+            (
+                std::mem::take(&mut tally.failures),
+                std::mem::take(&mut tally.latencies),
+            )
+        })
+        .unwrap_or_default();
+    for latencies in latencies_by_kind.values_mut() {
+        latencies.sort_unstable();
+    }
     let drain_deadline = Instant::now() + Duration::from_secs(30);
     let mut backlog_end = store.inbox_backlog().await?;
     while backlog_end > 0 && Instant::now() < drain_deadline {
@@ -210,7 +273,9 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         duration: options.duration,
         sent: total,
         errors,
+        failures,
         latencies,
+        latencies_by_kind,
         rss_start,
         rss_samples,
         rss_end,

@@ -8,7 +8,7 @@ use crate::config::{Secret, Settings};
 use crate::startup::{connect_and_migrate, Application};
 use chrono::Utc;
 use firebreak_actors::incident::{duties_on_declare, schedule, DomainEvent, Severity};
-use firebreak_actors::store::{PendingTimer, RecordedEvent};
+use firebreak_actors::store::{Change, PendingTimer, RecordedEvent};
 use firebreak_adapters::{Platform, UserRef};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -76,7 +76,10 @@ pub async fn run(
             actor: None,
             at: Utc::now(),
         };
-        let Some(incident) = store.create_incident(&declared, None).await? else {
+        let Some(incident) = store
+            .create_incident(&declared, None, |_| Vec::new())
+            .await?
+        else {
             anyhow::bail!("seed incident {n} was not stored");
         };
         // What the engine writes after a declaration too: the severity's
@@ -100,7 +103,10 @@ pub async fn run(
             })
             .collect();
         store
-            .append(Some(&incident), &next, &events, None, &timers)
+            .append(&Change {
+                timers: Some(timers),
+                ..Change::new(&incident, next, events)
+            })
             .await?;
     }
     let seed_time = seeding.elapsed();

@@ -14,7 +14,7 @@ use firebreak_actors::engine::{
     TimerWheel,
 };
 use firebreak_actors::metrics::EngineMetrics;
-use firebreak_actors::store::{InboxWriter, Store};
+use firebreak_actors::store::{ChangeWriter, InboxWriter, Store};
 use firebreak_adapters::memory::MemoryAdapter;
 use firebreak_adapters::paging::{self, Opsgenie, Pager, PagerDuty, Webhook};
 use firebreak_adapters::retry::Sleeper;
@@ -179,6 +179,7 @@ impl Application {
         let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
             store: store.clone(),
+            changes: ChangeWriter::start(store.clone()),
             clock,
             timers: timers.clone(),
             pagers,

@@ -77,9 +77,10 @@ impl From<EngineError> for ApiError {
             EngineError::Rejected(rejection) => ApiError::Conflict(rejection.to_string()),
             EngineError::Unparsable(parse) => ApiError::BadRequest(parse.to_string()),
             EngineError::NotFound(id) => ApiError::NotFound(format!("no incident {id}")),
-            EngineError::Unavailable(_) | EngineError::NotOwned(_) | EngineError::Restarting(_) => {
-                ApiError::Unavailable(error.to_string())
-            }
+            EngineError::Unavailable(_)
+            | EngineError::NotOwned(_)
+            | EngineError::Restarting(_)
+            | EngineError::Batch { .. } => ApiError::Unavailable(error.to_string()),
             EngineError::Store(store) => store.into(),
             // The actor stopped mid-command; it is restarted from the store,
             // and whatever it stored stands.

@@ -4,7 +4,7 @@
 use crate::incident::Policy;
 use crate::metrics::EngineMetrics;
 use crate::render::Links;
-use crate::store::Store;
+use crate::store::{ChangeWriter, Store};
 use firebreak_adapters::{ChatAdapter, ConversationRef, Platform};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,6 +77,9 @@ impl Platforms {
 /// Shared, read-only after start-up.
 pub struct EngineCore {
     pub store: Store,
+    /// Where incidents' changes are written, together with whatever other
+    /// incidents' changes are waiting.
+    pub changes: ChangeWriter,
     /// Every "now" the engine uses; a manual clock in tests.
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Holds the wake-ups of every pending reminder.

@@ -7,14 +7,15 @@
 //! cannot be decoded, or keeps failing, is set aside with its error so it
 //! never blocks the queue and can be replayed after a fix.
 
-use super::messages::HandleChatEvent;
+use super::chat::Said;
+use super::messages::{HandleChatBatch, HandleChatEvent};
 use super::run::SharedCore;
 use super::{EngineError, Supervisor};
 use crate::metrics::EngineMetrics;
 use crate::store::InboxRow;
 use actix::Addr;
 use chrono::Utc;
-use firebreak_adapters::Platform;
+use firebreak_adapters::{ChatEvent, Platform};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -26,9 +27,9 @@ use tokio::sync::Notify;
 /// Rows handed to incidents and not yet finished, at most. A slow
 /// incident (its platform rate-limiting it) holds only its own rows; the
 /// others keep flowing.
-const MAX_IN_FLIGHT: usize = 256;
+const MAX_IN_FLIGHT: usize = 1024;
 /// Rows fetched per look at the inbox.
-const FETCH: usize = 64;
+const FETCH: usize = 256;
 /// A row that failed for passing reasons this many times is set aside;
 /// with the backoff below that is about half an hour of trying.
 const MAX_ATTEMPTS: i32 = 12;
@@ -36,7 +37,10 @@ const MAX_ATTEMPTS: i32 = 12;
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-type Dispatched = Pin<Box<dyn Future<Output = (InboxRow, Lane, Result<(), RowFailure>)>>>;
+/// Rows of one conversation applied as one change, at most.
+const MAX_BATCH: usize = 64;
+
+type Dispatched = Pin<Box<dyn Future<Output = (Lane, Vec<(InboxRow, Result<(), RowFailure>)>)>>>;
 
 /// Rows of one conversation go one after the other: a row is handed over
 /// only when the previous row of its conversation has been answered. The
@@ -44,6 +48,31 @@ type Dispatched = Pin<Box<dyn Future<Output = (InboxRow, Lane, Result<(), RowFai
 /// without lanes a later row whose route it already knew could overtake an
 /// earlier one still being looked up. Conversations proceed side by side.
 type Lane = String;
+
+/// A row read from the inbox and decoded once.
+struct Fetched {
+    row: InboxRow,
+    events: Result<Vec<ChatEvent>, RowFailure>,
+}
+
+impl Fetched {
+    /// The row's conversation, which orders it; a row naming none (or not
+    /// decodable) has a lane of its own.
+    fn lane(&self) -> Lane {
+        self.events
+            .as_ref()
+            .ok()
+            .and_then(|events| events.first())
+            .and_then(|event| event.kind.conversation().map(ToString::to_string))
+            .unwrap_or_else(|| format!("row:{}", self.row.id))
+    }
+
+    /// Whether the row is one line of chat, which can be applied together
+    /// with the lines before and after it in its conversation.
+    fn is_line(&self) -> bool {
+        matches!(&self.events, Ok(events) if events.len() == 1 && Said::is_line(&events[0].kind))
+    }
+}
 
 pub struct InboxWorker {
     core: SharedCore,
@@ -62,15 +91,17 @@ impl InboxWorker {
 
     /// Runs until the process stops. Call from inside the actix system.
     ///
-    /// Rows are handed to the supervisor in arrival order, one at a time
-    /// per conversation (see [`Lane`]), so every incident sees its events
-    /// in order while conversations proceed side by side. A row is
-    /// finished when its incident answers, independently of the others.
+    /// Rows are handed to the supervisor in arrival order, one batch at a
+    /// time per conversation (see [`Lane`]), so every incident sees its
+    /// events in order while conversations proceed side by side. The lines
+    /// of chat that queued in a conversation while its previous batch was
+    /// applied go together as the next batch. A row is finished when its
+    /// incident answers, independently of the others.
     pub async fn run(self) {
         let mut in_flight: FuturesUnordered<Dispatched> = FuturesUnordered::new();
         let mut flying: HashSet<i64> = HashSet::new();
         let mut busy: HashSet<Lane> = HashSet::new();
-        let mut waiting: HashMap<Lane, VecDeque<InboxRow>> = HashMap::new();
+        let mut waiting: HashMap<Lane, VecDeque<Fetched>> = HashMap::new();
         let mut backoff = Duration::from_millis(100);
         // Whether the inbox may hold rows not yet fetched: after a wake,
         // a tick, or a fetch that came back full. A row finishing says
@@ -94,12 +125,14 @@ impl InboxWorker {
                         look = fresh.len() == FETCH;
                         for row in fresh {
                             flying.insert(row.id);
-                            let lane = self.lane(&row);
-                            if busy.contains(&lane) {
-                                waiting.entry(lane).or_default().push_back(row);
-                            } else {
-                                busy.insert(lane.clone());
-                                in_flight.push(self.dispatch(row, lane));
+                            let fetched = Fetched {
+                                events: self.decode(&row),
+                                row,
+                            };
+                            let lane = fetched.lane();
+                            waiting.entry(lane.clone()).or_default().push_back(fetched);
+                            if busy.insert(lane.clone()) {
+                                in_flight.push(self.dispatch_next(&mut waiting, lane));
                             }
                         }
                     }
@@ -112,20 +145,20 @@ impl InboxWorker {
                 }
             }
             tokio::select! {
-                Some((row, lane, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                    flying.remove(&row.id);
-                    if let Err(error) = self.finish(&row, outcome).await {
-                        // The row stays unprocessed and comes round again;
-                        // its incident's append refuses to apply it twice.
-                        tracing::warn!(inbox = row.id, %error, "could not record an inbox row's outcome");
+                Some((lane, outcomes)) = in_flight.next(), if !in_flight.is_empty() => {
+                    for (row, _) in &outcomes {
+                        flying.remove(&row.id);
                     }
-                    let next = waiting.get_mut(&lane).and_then(VecDeque::pop_front);
-                    match next {
-                        Some(next) => in_flight.push(self.dispatch(next, lane)),
-                        None => {
-                            waiting.remove(&lane);
-                            busy.remove(&lane);
-                        }
+                    if let Err(error) = self.finish(&outcomes).await {
+                        // The rows stay unprocessed and come round again;
+                        // their incident's append refuses to apply them twice.
+                        tracing::warn!(%error, "could not record inbox rows' outcome");
+                    }
+                    if waiting.get(&lane).is_some_and(|queue| !queue.is_empty()) {
+                        in_flight.push(self.dispatch_next(&mut waiting, lane));
+                    } else {
+                        waiting.remove(&lane);
+                        busy.remove(&lane);
                     }
                 }
                 // Woken by each webhook; the tick picks up rows that became
@@ -136,46 +169,75 @@ impl InboxWorker {
         }
     }
 
-    /// Records how a row ended: done, to be retried later, or set aside.
+    /// Hands the lane's next rows over: the lines of chat at its head
+    /// together, anything else alone.
+    fn dispatch_next(
+        &self,
+        waiting: &mut HashMap<Lane, VecDeque<Fetched>>,
+        lane: Lane,
+    ) -> Dispatched {
+        let queue = waiting.entry(lane.clone()).or_default();
+        let mut batch = Vec::new();
+        while let Some(next) = queue.pop_front() {
+            let line = next.is_line();
+            if !line && !batch.is_empty() {
+                queue.push_front(next);
+                break;
+            }
+            batch.push(next);
+            if !line || batch.len() == MAX_BATCH {
+                break;
+            }
+        }
+        match batch.len() {
+            1 => self.dispatch_one(batch.remove(0), lane),
+            _ => self.dispatch_lines(batch, lane),
+        }
+    }
+
+    /// Records how rows ended: done, to be retried later, or set aside.
     async fn finish(
         &self,
-        row: &InboxRow,
-        outcome: Result<(), RowFailure>,
+        outcomes: &[(InboxRow, Result<(), RowFailure>)],
     ) -> Result<(), EngineError> {
         let now = Utc::now();
-        match outcome {
-            Ok(()) => {
-                self.core.store.inbox_mark_processed(row.id, now).await?;
-                EngineMetrics::add(&self.core.metrics.inbox_processed, 1);
-            }
-            Err(failure) => {
-                EngineMetrics::add(&self.core.metrics.inbox_failures, 1);
-                let retry_at = (failure.retry && row.attempts + 1 < MAX_ATTEMPTS)
-                    .then(|| now + retry_delay(row.attempts));
-                tracing::warn!(
-                    inbox = row.id,
-                    platform = %row.platform,
-                    error = %failure.reason,
-                    set_aside = retry_at.is_none(),
-                    "inbox row failed"
-                );
-                self.core
-                    .store
-                    .inbox_record_failure(row.id, &failure.reason, retry_at, now)
-                    .await?;
-            }
+        let done: Vec<i64> = outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(row, _)| row.id)
+            .collect();
+        // Most were claimed by their incident's append already; this
+        // finishes the rest (answers, events for no incident).
+        self.core.store.inbox_mark_processed(&done, now).await?;
+        EngineMetrics::add(&self.core.metrics.inbox_processed, done.len() as u64);
+        for (row, outcome) in outcomes {
+            let Err(failure) = outcome else { continue };
+            EngineMetrics::add(&self.core.metrics.inbox_failures, 1);
+            let retry_at = (failure.retry && row.attempts + 1 < MAX_ATTEMPTS)
+                .then(|| now + retry_delay(row.attempts));
+            tracing::warn!(
+                inbox = row.id,
+                platform = %row.platform,
+                error = %failure.reason,
+                set_aside = retry_at.is_none(),
+                "inbox row failed"
+            );
+            self.core
+                .store
+                .inbox_record_failure(row.id, &failure.reason, retry_at, now)
+                .await?;
         }
         Ok(())
     }
 
     /// Enqueues the row's events now; the returned future waits for their
     /// answers.
-    fn dispatch(&self, row: InboxRow, lane: Lane) -> Dispatched {
-        let decoded = self.decode(&row);
+    fn dispatch_one(&self, fetched: Fetched, lane: Lane) -> Dispatched {
+        let Fetched { row, events } = fetched;
         // Only a single-event row can be claimed by the append itself; a
         // multi-event row is marked processed once all its events are
         // handled (at least once for those).
-        let requests: Result<Vec<_>, RowFailure> = decoded.map(|events| {
+        let requests: Result<Vec<_>, RowFailure> = events.map(|events| {
             let origin = (events.len() == 1).then_some(row.id);
             events
                 .into_iter()
@@ -185,43 +247,72 @@ impl InboxWorker {
         Box::pin(async move {
             let outcome = async {
                 for request in requests? {
-                    match request.await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(error)) => {
-                            return Err(RowFailure {
-                                retry: error.is_transient(),
-                                reason: error.to_string(),
-                            })
-                        }
-                        Err(mailbox) => {
-                            return Err(RowFailure {
-                                retry: true,
-                                reason: mailbox.to_string(),
-                            })
-                        }
-                    }
+                    request
+                        .await
+                        .map_err(RowFailure::from)?
+                        .map_err(RowFailure::from)?;
                 }
                 Ok(())
             }
             .await;
-            (row, lane, outcome)
+            (lane, vec![(row, outcome)])
         })
     }
 
-    /// The row's conversation, which orders it; a row naming none (or not
-    /// decodable) has a lane of its own.
-    fn lane(&self, row: &InboxRow) -> Lane {
-        self.decode(row)
-            .ok()
-            .and_then(|events| {
-                events
-                    .first()
-                    .and_then(|event| event.kind.conversation().map(ToString::to_string))
+    /// Enqueues lines of chat of one conversation as one batch.
+    fn dispatch_lines(&self, batch: Vec<Fetched>, lane: Lane) -> Dispatched {
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut events = Vec::with_capacity(batch.len());
+        let mut conversation = None;
+        for Fetched {
+            row,
+            events: decoded,
+        } in batch
+        {
+            if let Some(event) = decoded.ok().and_then(|mut decoded| decoded.pop()) {
+                conversation = conversation.or_else(|| event.kind.conversation().cloned());
+                events.push((event, row.id));
+            }
+            rows.push(row);
+        }
+        let request = conversation.map(|conversation| {
+            self.supervisor.send(HandleChatBatch {
+                conversation,
+                events,
             })
-            .unwrap_or_else(|| format!("row:{}", row.id))
+        });
+        Box::pin(async move {
+            let outcomes: Vec<Result<(), RowFailure>> = match request {
+                Some(request) => match request.await {
+                    Ok(outcomes) => outcomes
+                        .into_iter()
+                        .map(|outcome| outcome.map(|_| ()).map_err(RowFailure::from))
+                        .collect(),
+                    Err(mailbox) => rows
+                        .iter()
+                        .map(|_| Err(RowFailure::from(mailbox)))
+                        .collect(),
+                },
+                None => Vec::new(),
+            };
+            let mut outcomes = outcomes.into_iter();
+            let finished = rows
+                .into_iter()
+                .map(|row| {
+                    let outcome = outcomes.next().unwrap_or_else(|| {
+                        Err(RowFailure {
+                            retry: true,
+                            reason: "the batch came back without this row's outcome".into(),
+                        })
+                    });
+                    (row, outcome)
+                })
+                .collect();
+            (lane, finished)
+        })
     }
 
-    fn decode(&self, row: &InboxRow) -> Result<Vec<firebreak_adapters::ChatEvent>, RowFailure> {
+    fn decode(&self, row: &InboxRow) -> Result<Vec<ChatEvent>, RowFailure> {
         let platform: Platform =
             row.platform
                 .parse()
@@ -254,6 +345,24 @@ fn retry_delay(previous_attempts: i32) -> chrono::TimeDelta {
 struct RowFailure {
     retry: bool,
     reason: String,
+}
+
+impl From<EngineError> for RowFailure {
+    fn from(error: EngineError) -> Self {
+        Self {
+            retry: error.is_transient(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<actix::MailboxError> for RowFailure {
+    fn from(mailbox: actix::MailboxError) -> Self {
+        Self {
+            retry: true,
+            reason: mailbox.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! to the same incident waits until the first has been persisted and its
 //! effects carried out.
 
+use super::chat::{self, Said};
 use super::messages::{
-    ApplyCommand, ApplyEdits, Execute, FireTimer, MessageSaid, OpenEditForm,
+    ApplyChat, ApplyCommand, ApplyEdits, Execute, FireTimer, MessageSaid, OpenEditForm,
     RecordConversationRename, Reply, Snapshot, Welcome,
 };
 use super::run::{self, SharedCore};
@@ -120,15 +121,7 @@ impl Handler<Execute> for IncidentActor {
 
     fn handle(&mut self, message: Execute, _ctx: &mut Self::Context) -> Self::Result {
         self.atomically(move |core, mut incident| async move {
-            let result = run::execute_text(
-                &core,
-                &mut incident,
-                &message.text,
-                &message.user,
-                &message.source,
-                message.origin,
-            )
-            .await;
+            let result = chat::apply_line(&core, &mut incident, &Said::Command(message)).await;
             (incident, result)
         })
     }
@@ -139,7 +132,7 @@ impl Handler<ApplyCommand> for IncidentActor {
 
     fn handle(&mut self, message: ApplyCommand, _ctx: &mut Self::Context) -> Self::Result {
         self.atomically(move |core, mut incident| async move {
-            let result = run::apply_command(
+            let result = chat::apply_command(
                 &core,
                 &mut incident,
                 &message.command,
@@ -244,7 +237,18 @@ impl Handler<MessageSaid> for IncidentActor {
 
     fn handle(&mut self, message: MessageSaid, _ctx: &mut Self::Context) -> Self::Result {
         self.atomically(move |core, mut incident| async move {
-            let result = run::message_said(&core, &mut incident, &message).await;
+            let result = chat::apply_line(&core, &mut incident, &Said::Message(message)).await;
+            (incident, result)
+        })
+    }
+}
+
+impl Handler<ApplyChat> for IncidentActor {
+    type Result = AtomicResponse<Self, Result<Vec<Result<Reply, EngineError>>, EngineError>>;
+
+    fn handle(&mut self, message: ApplyChat, _ctx: &mut Self::Context) -> Self::Result {
+        self.atomically(move |core, mut incident| async move {
+            let result = chat::apply_chat(&core, &mut incident, &message.lines).await;
             (incident, result)
         })
     }

@@ -165,3 +165,21 @@ pub struct MessageSaid {
     pub source: Source,
     pub origin: Option<i64>,
 }
+
+/// Lines of chat in the incident's conversation, in the order they were
+/// said, applied as one change (see `chat`). The outer error is the
+/// write's and holds for every line; the inner results are each line's.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Vec<Result<Reply, EngineError>>, EngineError>")]
+pub struct ApplyChat {
+    pub lines: Vec<super::chat::Said>,
+}
+
+/// Route chat events of one conversation, each from its own inbox row and
+/// in order; answered with each one's outcome.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Vec<Result<Handled, EngineError>>")]
+pub struct HandleChatBatch {
+    pub conversation: ConversationRef,
+    pub events: Vec<(ChatEvent, i64)>,
+}

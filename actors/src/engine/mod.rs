@@ -9,6 +9,8 @@
 //!   happens to it (decide → persist → effects).
 //! * [`InboxWorker`] — drains the durable inbox into the supervisor.
 
+mod answer;
+mod chat;
 mod core;
 mod duties;
 mod inbox_worker;
@@ -56,6 +58,9 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("actor mailbox error: {0}")]
     Mailbox(#[from] actix::MailboxError),
+    /// The write of a run of chat lines failed, and so each of them.
+    #[error("{reason}")]
+    Batch { reason: String, transient: bool },
 }
 
 impl EngineError {
@@ -63,7 +68,13 @@ impl EngineError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            EngineError::Store(_) | EngineError::Mailbox(_) | EngineError::NotOwned(_)
+            EngineError::Store(_)
+                | EngineError::Mailbox(_)
+                | EngineError::NotOwned(_)
+                | EngineError::Batch {
+                    transient: true,
+                    ..
+                }
         )
     }
 }

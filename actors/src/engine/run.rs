@@ -3,106 +3,16 @@
 //! runs them inside an atomic handler, so nothing else touches the incident
 //! until they return.
 
+use super::chat::Staged;
 use super::messages::{Reply, Source};
 use super::timers::Reschedule;
 use super::{EngineCore, EngineError};
-use crate::incident::{
-    answer, decide, help_text, parse_request, Command, Context, DomainEvent, Incident, Request,
-};
+use crate::incident::{decide, Command, Context, DomainEvent, Incident};
 use crate::metrics::EngineMetrics;
 use crate::render;
-use crate::store::{AppendOutcome, RecordedEvent, StoreError};
+use crate::store::AppendOutcome;
 use firebreak_adapters::{AdapterError, ChatAdapter, Message, NewConversation, UserRef};
 use std::sync::Arc;
-use std::time::Instant;
-
-/// Runs command text from chat or the API.
-pub(super) async fn execute_text(
-    core: &EngineCore,
-    incident: &mut Incident,
-    text: &str,
-    user: &UserRef,
-    source: &Source,
-    origin: Option<i64>,
-) -> Result<Reply, EngineError> {
-    if matches!(source, Source::Chat(conversation) if Some(conversation) == incident.conversation())
-    {
-        if let Err(error) = core.store.count_message(incident.id(), user).await {
-            tracing::warn!(incident = %incident.id(), %error, "could not count a message");
-        }
-    }
-    let request = match parse_request(text, incident.platform(), &core.policy) {
-        Ok(request) => request,
-        Err(error) => {
-            answer_in_chat(core, incident, source, &error.to_string()).await;
-            return Err(error.into());
-        }
-    };
-    let text = match request {
-        Request::Help => help_text(&core.policy),
-        Request::Query(query) => answer(incident, &query, core.clock.now(), &core.policy),
-        Request::Declare { .. } => format!(
-            "This conversation already belongs to {}. Declare new incidents in the announcement conversation.",
-            incident.id()
-        ),
-        Request::Command(command) => return apply_command(core, incident, &command, user, source, origin).await,
-    };
-    answer_in_chat(core, incident, source, &text).await;
-    Ok(Reply { text, changes: 0 })
-}
-
-/// Decides a command, persists its events, then carries out their effects.
-pub(super) async fn apply_command(
-    core: &EngineCore,
-    incident: &mut Incident,
-    command: &Command,
-    user: &UserRef,
-    source: &Source,
-    origin: Option<i64>,
-) -> Result<Reply, EngineError> {
-    let started = Instant::now();
-    let user = &named(core, user).await;
-    let command = &match command {
-        Command::Lead(Some(lead)) => Command::Lead(Some(named(core, lead).await)),
-        Command::Role { role, user } => Command::Role {
-            role: role.clone(),
-            user: named(core, user).await,
-        },
-        other => other.clone(),
-    };
-    let now = core.clock.now();
-    let context = Context {
-        actor: user.clone(),
-        now,
-        policy: &core.policy,
-    };
-    let events = match decide(incident, command, &context) {
-        Ok(events) => events,
-        Err(rejection) => {
-            EngineMetrics::add(&core.metrics.commands_rejected, 1);
-            answer_in_chat(core, incident, source, &rejection.to_string()).await;
-            return Err(rejection.into());
-        }
-    };
-    if commit(core, incident, &events, Some(user), origin).await? == AppendOutcome::AlreadyApplied {
-        return Ok(Reply {
-            text: "Already applied.".to_owned(),
-            changes: 0,
-        });
-    }
-    EngineMetrics::add(&core.metrics.commands_accepted, 1);
-    core.metrics.observe_command(started.elapsed());
-    let text = events
-        .iter()
-        .map(|event| event.describe(&core.policy))
-        .collect::<Vec<_>>()
-        .join("\n");
-    carry_out(core, incident, &events, Some(user)).await;
-    Ok(Reply {
-        text,
-        changes: events.len(),
-    })
-}
 
 /// `user` with a display name, asked of the platform when the event that
 /// named them carried none, so the timeline reads as names, not ids.
@@ -120,8 +30,6 @@ pub(super) async fn named(core: &EngineCore, user: &UserRef) -> UserRef {
 }
 
 /// Appends events and, once they are stored, applies them to `incident`.
-/// On a write conflict the incident is reloaded, so the actor never keeps
-/// a state the store does not have.
 pub(super) async fn commit(
     core: &EngineCore,
     incident: &mut Incident,
@@ -129,43 +37,10 @@ pub(super) async fn commit(
     actor: Option<&UserRef>,
     origin: Option<i64>,
 ) -> Result<AppendOutcome, EngineError> {
-    let at = core.clock.now();
-    let mut next = incident.clone();
-    for event in events {
-        next.apply(event, at);
-    }
-    let recorded: Vec<RecordedEvent> = events
-        .iter()
-        .map(|event| RecordedEvent {
-            event: event.clone(),
-            actor: actor.cloned(),
-            at,
-        })
-        .collect();
-    let timers = schedule_of(core, &next);
-    match core
-        .store
-        .append(Some(incident), &next, &recorded, origin, &timers)
-        .await
-    {
-        Ok(AppendOutcome::Appended) => {
-            *incident = next;
-            core.timers.do_send(Reschedule {
-                incident: incident.id(),
-                timers,
-            });
-            EngineMetrics::add(&core.metrics.events_appended, events.len() as u64);
-            Ok(AppendOutcome::Appended)
-        }
-        Ok(AppendOutcome::AlreadyApplied) => Ok(AppendOutcome::AlreadyApplied),
-        Err(StoreError::Conflict(id)) => {
-            if let Some(stored) = core.store.load_incident(incident.id()).await? {
-                *incident = stored;
-            }
-            Err(StoreError::Conflict(id).into())
-        }
-        Err(error) => Err(error.into()),
-    }
+    let mut staged = Staged::new(incident);
+    staged.record(events, actor, core.clock.now());
+    staged.claim(origin);
+    staged.write(core, incident).await
 }
 
 /// The incident's pending reminders as the timers table keeps them.
@@ -341,14 +216,32 @@ pub(super) async fn carry_out(
     events: &[DomainEvent],
     actor: Option<&UserRef>,
 ) {
-    super::duties::carry_out_duties(core, incident, events).await;
+    carry_out_all(core, incident, &[(events.to_vec(), actor.cloned())]).await;
+}
+
+/// Carries out the effects of several changes at once, each its events and
+/// who made it: a change notice for each, the topic and the headline once
+/// for all of them.
+pub(super) async fn carry_out_all(
+    core: &EngineCore,
+    incident: &mut Incident,
+    changes: &[(Vec<DomainEvent>, Option<UserRef>)],
+) {
+    if changes.is_empty() {
+        return;
+    }
+    let events: Vec<DomainEvent> = changes
+        .iter()
+        .flat_map(|(events, _)| events.iter().cloned())
+        .collect();
+    super::duties::carry_out_duties(core, incident, &events).await;
     super::workflows::run_workflows(core, incident).await;
     let Some(adapter) = core.platforms.adapter(incident.platform()).cloned() else {
         return;
     };
     let mut failures = Vec::new();
     if let Some(conversation) = incident.conversation().cloned() {
-        for event in events {
+        for event in &events {
             let outcome = match event {
                 DomainEvent::Renamed { .. } => (
                     "rename the conversation",
@@ -381,9 +274,19 @@ pub(super) async fn carry_out(
                 failures.push(("set the topic", error));
             }
         }
-        if let Some(notice) = render::change_notice(events, actor, &core.policy) {
-            let notice = notice.with_delivery_key(delivery_key(incident, "notice"));
-            if let Err(error) = adapter.post_message(&conversation, &notice).await {
+        // Each notice is keyed by the version its change led to, as if
+        // the changes had been carried out one by one.
+        let mut version = incident.version().saturating_sub(events.len() as u64);
+        for (changed, actor) in changes {
+            version += changed.len() as u64;
+            let Some(notice) = render::change_notice(changed, actor.as_ref(), &core.policy) else {
+                continue;
+            };
+            let key = format!("{}/notice", delivery_key_at(incident, version));
+            if let Err(error) = adapter
+                .post_message(&conversation, &notice.with_delivery_key(key))
+                .await
+            {
                 failures.push(("post the change notice", error));
             }
         }
@@ -481,58 +384,6 @@ pub(super) async fn fire_timer(
             .collect::<Vec<_>>()
             .join("\n"),
         changes: events.len(),
-    })
-}
-
-/// A message in the incident conversation: keyword replies, and (where
-/// configured) the lead speaking counts as an update, so a lead who keeps
-/// the channel informed is not nagged for a formal `update`.
-pub(super) async fn message_said(
-    core: &EngineCore,
-    incident: &mut Incident,
-    said: &super::messages::MessageSaid,
-) -> Result<Reply, EngineError> {
-    // For the report: who spoke, and how much. A lost count is no loss
-    // to the incident, so a failure only logs.
-    if let Err(error) = core.store.count_message(incident.id(), &said.user).await {
-        tracing::warn!(incident = %incident.id(), %error, "could not count a message");
-    }
-    let replies = core.keywords.replies_to(&said.text);
-    if !replies.is_empty() {
-        answer_in_chat(core, incident, &said.source, &replies.join("\n")).await;
-    }
-    let now = core.clock.now();
-    let counts = core.lead_message_counts_as_update
-        && incident.status().is_active()
-        && incident.lead() == Some(&said.user)
-        && core
-            .policy
-            .duties_for(incident.severity())
-            .update_every
-            .is_some_and(|every| {
-                // Only worth recording once the cadence is half gone; every
-                // message of a chatty lead would otherwise fill the timeline.
-                let since = incident.last_update_at().unwrap_or(incident.declared_at());
-                now - since >= every / 2
-            });
-    if !counts {
-        return Ok(Reply {
-            text: replies.join("\n"),
-            changes: 0,
-        });
-    }
-    let event = DomainEvent::LeadSpoke {};
-    commit(
-        core,
-        incident,
-        std::slice::from_ref(&event),
-        Some(&said.user),
-        said.origin,
-    )
-    .await?;
-    Ok(Reply {
-        text: event.describe(&core.policy),
-        changes: 1,
     })
 }
 
@@ -657,7 +508,12 @@ async fn update_headline(
 
 /// Says something in the conversation a chat command came from. A failure
 /// here is only logged: the answer is not part of the incident's record.
-async fn answer_in_chat(core: &EngineCore, incident: &Incident, source: &Source, text: &str) {
+pub(super) async fn answer_in_chat(
+    core: &EngineCore,
+    incident: &Incident,
+    source: &Source,
+    text: &str,
+) {
     let conversation = match source {
         Source::Chat(conversation) => conversation,
         Source::IncidentConversation => match incident.conversation() {

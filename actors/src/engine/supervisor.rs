@@ -6,11 +6,13 @@
 //! handler, in arrival order, and the reply is awaited outside it, so one
 //! slow incident never holds up the others and per-incident order is kept.
 
+use super::answer::Answer;
+use super::chat::Said;
 use super::incident_actor::IncidentActor;
 use super::messages::{
-    ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer, HandleChatEvent,
-    Handled, MessageSaid, OpenEditForm, RecordConversationRename, Reply, RunCommand,
-    RunTypedCommand, Source, Welcome,
+    ApplyChat, ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer,
+    HandleChatBatch, HandleChatEvent, Handled, OpenEditForm, RecordConversationRename, Reply,
+    RunCommand, RunTypedCommand, Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -106,33 +108,30 @@ impl Supervisor {
     /// store first if it is not running (an incident closed earlier, or one
     /// whose actor stopped). The message is enqueued before this returns
     /// when the actor is live.
-    fn deliver<M>(
-        &mut self,
-        id: IncidentId,
-        message: M,
-    ) -> ResponseActFuture<Self, Result<Reply, EngineError>>
+    fn deliver<M, R>(&mut self, id: IncidentId, message: M) -> Answer<Self, Result<R, EngineError>>
     where
-        M: actix::Message<Result = Result<Reply, EngineError>> + Send + 'static,
+        M: actix::Message<Result = Result<R, EngineError>> + Send + 'static,
+        R: Send + 'static,
         IncidentActor: Handler<M>,
     {
         if !self.owns(id) {
-            return Box::pin(actix::fut::ready(Err(EngineError::NotOwned(id))));
+            return Answer::Ready(Err(EngineError::NotOwned(id)));
         }
         if self.given_up.contains_key(&id) {
-            return Box::pin(actix::fut::ready(Err(EngineError::Unavailable(id))));
+            return Answer::Ready(Err(EngineError::Unavailable(id)));
         }
         if let Some(live) = self.live.get(&id) {
             if !live.address.connected() {
                 // It crashed and its restart is under way (`ActorStopped`
                 // does that, counting restarts); starting another one here
                 // would dodge the restart limit.
-                return Box::pin(actix::fut::ready(Err(EngineError::Restarting(id))));
+                return Answer::Ready(Err(EngineError::Restarting(id)));
             }
             let request = live.address.send(message);
-            return Box::pin(async move { request.await? }.into_actor(self));
+            return Answer::wait(async move { request.await? });
         }
         let store = self.core.store.clone();
-        Box::pin(
+        Answer::act(
             async move { store.load_incident(id).await }
                 .into_actor(self)
                 .then(move |loaded, supervisor, ctx| {
@@ -202,7 +201,8 @@ impl Supervisor {
                     actor: Some(reporter),
                     at: now,
                 };
-                Ok(core.store.create_incident(&recorded, origin).await?)
+                let timers = |incident: &Incident| super::run::schedule_of(&core, incident);
+                Ok(core.store.create_incident(&recorded, origin, timers).await?)
             }
             .into_actor(self)
             .map(|result: Result<Option<Incident>, EngineError>, supervisor, ctx| {
@@ -256,7 +256,7 @@ impl Supervisor {
         &mut self,
         event: ChatEvent,
         origin: Option<i64>,
-    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+    ) -> Answer<Self, Result<Handled, EngineError>> {
         // The edit form names its incident, wherever it was submitted.
         if let ChatEventKind::FormSubmitted {
             form_id,
@@ -274,7 +274,7 @@ impl Supervisor {
                     user: user.clone(),
                     origin,
                 };
-                return Box::pin(self.deliver(id, message).map(handled));
+                return self.deliver(id, message).map(handled);
             }
         }
         let Some(conversation) = event.kind.conversation().cloned() else {
@@ -284,8 +284,10 @@ impl Supervisor {
                     values,
                     user,
                     ..
-                } if form_id == DECLARE_FORM => self.declare_from_form(values, user, None, origin),
-                _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+                } if form_id == DECLARE_FORM => {
+                    Answer::Act(self.declare_from_form(values, user, None, origin))
+                }
+                _ => Answer::Ready(Ok(Handled::Ignored)),
             };
         };
         // A button on the headline names its incident; it lives in the
@@ -305,7 +307,7 @@ impl Supervisor {
                     source: Source::IncidentConversation,
                     origin,
                 };
-                return Box::pin(self.deliver(id, message).map(handled));
+                return self.deliver(id, message).map(handled);
             }
             let id = value.parse::<IncidentId>();
             let command = match action_id.as_str() {
@@ -321,28 +323,31 @@ impl Supervisor {
                         source: Source::IncidentConversation,
                         origin,
                     };
-                    Box::pin(self.deliver(id, message).map(handled))
+                    self.deliver(id, message).map(handled)
                 }
                 (Ok(id), None) if action_id == render::actions::EDIT => {
                     let message = OpenEditForm {
                         user: user.clone(),
                         trigger: trigger.clone(),
                     };
-                    Box::pin(self.deliver(id, message).map(handled))
+                    self.deliver(id, message).map(handled)
                 }
-                _ => Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+                _ => Answer::Ready(Ok(Handled::Ignored)),
             };
         }
         if let Some(id) = self.routes.get(&conversation).copied() {
             return self.route_to_incident(id, event, conversation, origin);
         }
-        Box::pin(self.find_incident(&conversation).then(
-            move |found, supervisor, _ctx| match found {
-                Ok(Some(id)) => supervisor.route_to_incident(id, event, conversation, origin),
-                Ok(None) => supervisor.route_outside_incidents(event, conversation, origin),
-                Err(error) => Box::pin(actix::fut::ready(Err(error))),
-            },
-        ))
+        Answer::act(
+            self.find_incident(&conversation)
+                .then(move |found, supervisor, _ctx| match found {
+                    Ok(Some(id)) => supervisor
+                        .route_to_incident(id, event, conversation, origin)
+                        .into_act(),
+                    Ok(None) => supervisor.route_outside_incidents(event, conversation, origin),
+                    Err(error) => Box::pin(actix::fut::ready(Err(error))),
+                }),
+        )
     }
 
     fn route_to_incident(
@@ -351,18 +356,14 @@ impl Supervisor {
         event: ChatEvent,
         conversation: ConversationRef,
         origin: Option<i64>,
-    ) -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+    ) -> Answer<Self, Result<Handled, EngineError>> {
         let source = Source::Chat(conversation);
-        let delivered = match event.kind {
-            ChatEventKind::Command { text, user, .. } => self.deliver(
-                id,
-                Execute {
-                    text,
-                    user,
-                    source,
-                    origin,
-                },
-            ),
+        let kind = match Said::from_event(event.kind, source.clone(), origin) {
+            Ok(Said::Command(execute)) => return self.deliver(id, execute).map(handled),
+            Ok(Said::Message(said)) => return self.deliver(id, said).map(handled),
+            Err(kind) => *kind,
+        };
+        let delivered = match kind {
             ChatEventKind::ReactionAdded {
                 user,
                 message,
@@ -380,18 +381,9 @@ impl Supervisor {
             ChatEventKind::ConversationRenamed { name, .. } => {
                 self.deliver(id, RecordConversationRename { name, origin })
             }
-            ChatEventKind::Message { text, user, .. } => self.deliver(
-                id,
-                MessageSaid {
-                    user,
-                    text,
-                    source,
-                    origin,
-                },
-            ),
-            _ => return Box::pin(actix::fut::ready(Ok(Handled::Ignored))),
+            _ => return Answer::Ready(Ok(Handled::Ignored)),
         };
-        Box::pin(delivered.map(handled))
+        delivered.map(handled)
     }
 
     /// Chat outside any incident conversation: declaring, help, forms.
@@ -507,11 +499,7 @@ impl Supervisor {
     }
 }
 
-fn handled(
-    result: Result<Reply, EngineError>,
-    _: &mut Supervisor,
-    _: &mut Context<Supervisor>,
-) -> Result<Handled, EngineError> {
+fn handled(result: Result<Reply, EngineError>) -> Result<Handled, EngineError> {
     match result {
         Ok(reply) if reply.changes > 0 => Ok(Handled::Applied),
         Ok(_) => Ok(Handled::Answered),
@@ -650,15 +638,70 @@ impl Handler<Declare> for Supervisor {
 }
 
 impl Handler<HandleChatEvent> for Supervisor {
-    type Result = ResponseActFuture<Self, Result<Handled, EngineError>>;
+    type Result = Answer<Self, Result<Handled, EngineError>>;
 
     fn handle(&mut self, message: HandleChatEvent, _ctx: &mut Self::Context) -> Self::Result {
         self.route(message.event, message.origin)
     }
 }
 
+impl Handler<HandleChatBatch> for Supervisor {
+    type Result = Answer<Self, Vec<Result<Handled, EngineError>>>;
+
+    fn handle(&mut self, message: HandleChatBatch, ctx: &mut Self::Context) -> Self::Result {
+        let HandleChatBatch {
+            conversation,
+            events,
+        } = message;
+        let source = Source::Chat(conversation.clone());
+        let lines: Option<Vec<Said>> = events
+            .iter()
+            .map(|(event, origin)| {
+                Said::from_event(event.kind.clone(), source.clone(), Some(*origin)).ok()
+            })
+            .collect();
+        if let (Some(id), Some(lines)) = (self.routes.get(&conversation).copied(), lines) {
+            let count = lines.len();
+            return self
+                .deliver(id, ApplyChat { lines })
+                .map(move |result| match result {
+                    Ok(replies) => replies.into_iter().map(handled).collect(),
+                    Err(error) => {
+                        // One failed write fails every line.
+                        let reason = error.to_string();
+                        let transient = error.is_transient();
+                        (0..count)
+                            .map(|_| {
+                                Err(EngineError::Batch {
+                                    reason: reason.clone(),
+                                    transient,
+                                })
+                            })
+                            .collect()
+                    }
+                });
+        }
+        // Not a live incident's conversation: each event is routed on its
+        // own, in order, as it would have been alone.
+        let supervisor = ctx.address();
+        Answer::wait(async move {
+            let mut outcomes = Vec::with_capacity(events.len());
+            for (event, origin) in events {
+                let routed = supervisor
+                    .send(HandleChatEvent {
+                        event,
+                        origin: Some(origin),
+                    })
+                    .await;
+                outcomes.push(routed.unwrap_or_else(|mailbox| Err(mailbox.into())));
+            }
+            outcomes
+        })
+    }
+}
+
 impl Handler<RunCommand> for Supervisor {
-    type Result = ResponseActFuture<Self, Result<Reply, EngineError>>;
+    type Result = Answer<Self, Result<Reply, EngineError>>;
 
     fn handle(&mut self, message: RunCommand, _ctx: &mut Self::Context) -> Self::Result {
         self.deliver(
@@ -674,7 +717,7 @@ impl Handler<RunCommand> for Supervisor {
 }
 
 impl Handler<RunTypedCommand> for Supervisor {
-    type Result = ResponseActFuture<Self, Result<Reply, EngineError>>;
+    type Result = Answer<Self, Result<Reply, EngineError>>;
 
     fn handle(&mut self, message: RunTypedCommand, _ctx: &mut Self::Context) -> Self::Result {
         self.deliver(
@@ -749,22 +792,20 @@ pub struct TimerFired {
 }
 
 impl Handler<TimerFired> for Supervisor {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = Answer<Self, ()>;
 
     fn handle(&mut self, message: TimerFired, _ctx: &mut Self::Context) -> Self::Result {
         let incident = message.incident;
-        Box::pin(
-            self.deliver(
-                incident,
-                FireTimer {
-                    reminder: message.reminder,
-                },
-            )
-            .map(move |result, _, _| {
-                if let Err(error) = result {
-                    tracing::warn!(%incident, %error, "a due timer could not be handled");
-                }
-            }),
+        self.deliver(
+            incident,
+            FireTimer {
+                reminder: message.reminder,
+            },
         )
+        .map(move |result| {
+            if let Err(error) = result {
+                tracing::warn!(%incident, %error, "a due timer could not be handled");
+            }
+        })
     }
 }

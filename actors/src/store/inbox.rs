@@ -76,7 +76,7 @@ impl Store {
                     .to_owned(),
             )
             .do_nothing()
-            .exec_with_returning_many(&self.db)
+            .exec_with_returning_many(&self.writer)
             .await?;
         let mut ids: std::collections::HashMap<(String, String), i64> = match inserted {
             TryInsertResult::Inserted(models) => models
@@ -113,7 +113,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         use sea_orm::sea_query::OnConflict;
         use sea_orm::TransactionTrait;
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         for (event_id, payload) in events {
             let row = new_row(platform, event_id, payload, received_at);
             // A conflict inside a PostgreSQL transaction would abort it, so
@@ -176,7 +176,7 @@ impl Store {
                     ])
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.writer)
             .await?;
         Ok(())
     }
@@ -210,21 +210,24 @@ impl Store {
             .collect())
     }
 
-    /// Marks a row processed when handling it changed no incident (a
-    /// query, a rejected command, an event for no incident). Returns false
-    /// if it was already processed.
+    /// Marks rows processed that no append claimed (a query, a rejected
+    /// command, an event for no incident). Rows already processed are left
+    /// as they are; answers how many were marked.
     pub async fn inbox_mark_processed(
         &self,
-        id: i64,
+        ids: &[i64],
         at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
         let result = inbox::Entity::update_many()
             .col_expr(inbox::Column::ProcessedAt, Expr::value(at))
-            .filter(inbox::Column::Id.eq(id))
+            .filter(inbox::Column::Id.is_in(ids.iter().copied()))
             .filter(inbox::Column::ProcessedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(result.rows_affected)
     }
 
     /// Records a failed attempt on a row still waiting: it is tried again
@@ -250,7 +253,7 @@ impl Store {
         update
             .filter(inbox::Column::Id.eq(id))
             .filter(inbox::Column::ProcessedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -407,8 +410,9 @@ mod tests {
             .map(|r| r.id)
             .collect();
         assert!(!after.contains(&id), "a set-aside row is done");
-        assert!(
-            !store.inbox_mark_processed(id, now).await.expect("mark"),
+        assert_eq!(
+            store.inbox_mark_processed(&[id], now).await.expect("mark"),
+            0,
             "already done"
         );
         let _ = std::fs::remove_file(path);

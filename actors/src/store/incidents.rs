@@ -6,11 +6,12 @@ use super::{Store, StoreError};
 use crate::incident::{DomainEvent, Incident, IncidentId, Status};
 use chrono::{DateTime, Utc};
 use firebreak_adapters::UserRef;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
+use std::collections::HashSet;
 
 /// An event as it is appended: what happened, who did it, when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,38 @@ pub struct PendingTimer {
     pub due_at: DateTime<Utc>,
 }
 
+/// One change of an incident, as [`Store::append`] writes it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The state the events lead to.
+    pub after: Incident,
+    pub events: Vec<RecordedEvent>,
+    /// The inbox rows this change carries out: all are claimed, or nothing
+    /// of the change is written.
+    pub origins: Vec<i64>,
+    /// Who spoke in the incident's conversation, once per message.
+    pub speakers: Vec<UserRef>,
+    /// The pending timers of `after`, when they differ from those stored.
+    pub timers: Option<Vec<PendingTimer>>,
+    /// Whether roles or actions changed, so their tables are rewritten.
+    pub roles_changed: bool,
+}
+
+impl Change {
+    /// `events` that led from `before` to `after`, with nothing else.
+    pub fn new(before: &Incident, after: Incident, events: Vec<RecordedEvent>) -> Self {
+        let roles_changed = before.roles() != after.roles() || before.actions() != after.actions();
+        Self {
+            after,
+            events,
+            origins: Vec::new(),
+            speakers: Vec::new(),
+            timers: None,
+            roles_changed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendOutcome {
     Appended,
@@ -37,17 +70,22 @@ pub enum AppendOutcome {
 }
 
 impl Store {
-    /// Stores a new incident from its `Declared` event and returns its
-    /// state, with the id the database gave it; `None` when `origin`, the
-    /// inbox row it came from, was already applied.
+    /// Stores a new incident from its `Declared` event, with the pending
+    /// timers `timers` gives its state, and returns the state, with the id
+    /// the database gave it; `None` when `origin`, the inbox row it came
+    /// from, was already applied.
     pub async fn create_incident(
         &self,
         declared: &RecordedEvent,
         origin: Option<i64>,
+        timers: impl FnOnce(&Incident) -> Vec<PendingTimer>,
     ) -> Result<Option<Incident>, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         if let Some(inbox_id) = origin {
-            if !claim_inbox_row(&txn, inbox_id, declared.at).await? {
+            if claim_inbox_rows(&txn, &[inbox_id], declared.at)
+                .await?
+                .is_empty()
+            {
                 return Ok(None);
             }
         }
@@ -61,50 +99,101 @@ impl Store {
         let id = IncidentId(inserted.id);
         let incident = Incident::from_declared(id, &declared.event, declared.at)
             .ok_or_else(|| StoreError::Corrupt("create_incident needs a Declared event".into()))?;
-        insert_event(&txn, id, 1, declared).await?;
-        write_roles_and_actions(&txn, &incident).await?;
+        let change = Change {
+            events: vec![declared.clone()],
+            timers: Some(timers(&incident)),
+            ..Change::new(&draft, incident, Vec::new())
+        };
+        insert_events(&txn, &[&change]).await?;
+        write_roles_and_actions(&txn, &[&change.after]).await?;
+        if let Some(timers) = &change.timers {
+            write_timers(&txn, &[(id, timers)]).await?;
+        }
         txn.commit().await?;
-        Ok(Some(incident))
+        Ok(Some(change.after))
     }
 
-    /// Appends `events` (already applied to give `after`) and updates the
-    /// projection in one transaction. With `origin`, the inbox row the
-    /// events came from is marked processed in the same transaction, which
-    /// is what makes an inbox event apply exactly once.
-    /// Appends `events` and writes the state they lead to, `after`. With
-    /// `before`, the state the last append left in the store, the role and
-    /// action tables are rewritten only if those changed: most changes (a
-    /// note, a status) touch neither, and each rewrite is two statements.
-    pub async fn append(
-        &self,
-        before: Option<&Incident>,
-        after: &Incident,
-        events: &[RecordedEvent],
-        origin: Option<i64>,
-        timers: &[PendingTimer],
-    ) -> Result<AppendOutcome, StoreError> {
-        let txn = self.db.begin().await?;
-        if let Some(inbox_id) = origin {
-            let at = events.last().map(|event| event.at).unwrap_or_else(Utc::now);
-            if !claim_inbox_row(&txn, inbox_id, at).await? {
-                return Ok(AppendOutcome::AlreadyApplied);
+    /// Writes one change of an incident in one transaction: its events
+    /// (already applied to give `after`), the projection, the pending
+    /// timers, the inbox rows it carries out and the messages it counts.
+    /// Claiming the inbox rows here, with the events, is what makes an
+    /// inbox event apply exactly once: if any of them was already applied,
+    /// nothing is written.
+    ///
+    /// Fails with [`StoreError::Conflict`] when another writer appended to
+    /// the incident first.
+    pub async fn append(&self, change: &Change) -> Result<AppendOutcome, StoreError> {
+        let outcomes = self.append_many(std::slice::from_ref(change)).await?;
+        Ok(outcomes
+            .into_iter()
+            .next()
+            .unwrap_or(AppendOutcome::AlreadyApplied))
+    }
+
+    /// Writes changes of different incidents in one transaction, a few
+    /// statements for all of them (see [`Store::append`] for one). A change
+    /// whose inbox rows were already applied is left out and answered
+    /// [`AppendOutcome::AlreadyApplied`]; any error fails them all, and
+    /// with several changes a [`StoreError::Conflict`] does not say which.
+    pub async fn append_many(&self, changes: &[Change]) -> Result<Vec<AppendOutcome>, StoreError> {
+        let txn = self.writer.begin().await?;
+        let mut outcomes = vec![AppendOutcome::Appended; changes.len()];
+        let origins: Vec<i64> = changes
+            .iter()
+            .flat_map(|c| c.origins.iter().copied())
+            .collect();
+        if !origins.is_empty() {
+            let claimed = claim_inbox_rows(&txn, &origins, Utc::now()).await?;
+            let mut unclaim: Vec<i64> = Vec::new();
+            for (change, outcome) in changes.iter().zip(outcomes.iter_mut()) {
+                if !change.origins.iter().all(|id| claimed.contains(id)) {
+                    *outcome = AppendOutcome::AlreadyApplied;
+                    unclaim.extend(change.origins.iter().filter(|id| claimed.contains(id)));
+                }
+            }
+            if !unclaim.is_empty() {
+                // Rows of a change that is left out stay for it to claim.
+                inbox::Entity::update_many()
+                    .col_expr(
+                        inbox::Column::ProcessedAt,
+                        Expr::value(Option::<DateTime<Utc>>::None),
+                    )
+                    .filter(inbox::Column::Id.is_in(unclaim))
+                    .exec(&txn)
+                    .await?;
             }
         }
-        let count = events.len() as u64;
-        let first_seq = after.version().saturating_sub(count) + 1;
-        for (offset, event) in events.iter().enumerate() {
-            insert_event(&txn, after.id(), first_seq + offset as u64, event).await?;
-        }
-        projection(after).update(&txn).await?;
-        let unchanged = before.is_some_and(|before| {
-            before.roles() == after.roles() && before.actions() == after.actions()
-        });
-        if !unchanged {
-            write_roles_and_actions(&txn, after).await?;
-        }
-        write_timers(&txn, after.id(), timers).await?;
+        let written: Vec<&Change> = changes
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| **outcome == AppendOutcome::Appended)
+            .map(|(change, _)| change)
+            .collect();
+        let changed: Vec<&Change> = written
+            .iter()
+            .copied()
+            .filter(|change| !change.events.is_empty())
+            .collect();
+        insert_events(&txn, &changed).await?;
+        write_projections(&txn, &changed).await?;
+        let rewritten: Vec<&Incident> = changed
+            .iter()
+            .filter(|change| change.roles_changed)
+            .map(|change| &change.after)
+            .collect();
+        write_roles_and_actions(&txn, &rewritten).await?;
+        let timers: Vec<(IncidentId, &[PendingTimer])> = changed
+            .iter()
+            .filter_map(|change| Some((change.after.id(), change.timers.as_deref()?)))
+            .collect();
+        write_timers(&txn, &timers).await?;
+        let speakers: Vec<(IncidentId, &UserRef)> = written
+            .iter()
+            .flat_map(|change| change.speakers.iter().map(|user| (change.after.id(), user)))
+            .collect();
+        super::participants::count_messages(&txn, &speakers).await?;
         txn.commit().await?;
-        Ok(AppendOutcome::Appended)
+        Ok(outcomes)
     }
 
     /// Replaces an incident's pending timers (at an actor's start, when
@@ -114,8 +203,8 @@ impl Store {
         id: IncidentId,
         timers: &[PendingTimer],
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
-        write_timers(&txn, id, timers).await?;
+        let txn = self.writer.begin().await?;
+        write_timers(&txn, &[(id, timers)]).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -222,66 +311,120 @@ pub(super) fn decode_event(row: &incident_event::Model) -> Result<DomainEvent, S
 }
 
 /// Marks an inbox row processed if nobody has; false if it already was.
-async fn claim_inbox_row(
+/// Marks the inbox rows processed and answers those it marked: a row
+/// missing from the answer was processed already.
+async fn claim_inbox_rows(
     txn: &DatabaseTransaction,
-    inbox_id: i64,
+    ids: &[i64],
     at: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let result = inbox::Entity::update_many()
-        .col_expr(inbox::Column::ProcessedAt, Expr::value(at))
-        .filter(inbox::Column::Id.eq(inbox_id))
-        .filter(inbox::Column::ProcessedAt.is_null())
-        .exec(txn)
+) -> Result<HashSet<i64>, StoreError> {
+    let update = Query::update()
+        .table(inbox::Entity)
+        .value(inbox::Column::ProcessedAt, at)
+        .and_where(inbox::Column::Id.is_in(ids.iter().copied()))
+        .and_where(inbox::Column::ProcessedAt.is_null())
+        .returning_col(inbox::Column::Id)
+        .to_owned();
+    let rows = txn
+        .query_all(txn.get_database_backend().build(&update))
         .await?;
-    Ok(result.rows_affected == 1)
+    rows.iter()
+        .map(|row| row.try_get::<i64>("", "id").map_err(StoreError::from))
+        .collect()
 }
 
-async fn insert_event(
-    txn: &DatabaseTransaction,
-    id: IncidentId,
-    seq: u64,
-    recorded: &RecordedEvent,
-) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(&recorded.event)
-        .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-    let row = incident_event::ActiveModel {
-        id: sea_orm::ActiveValue::NotSet,
-        incident_id: Set(id.0),
-        seq: Set(seq as i64),
-        kind: Set(recorded.event.kind().to_owned()),
-        payload: Set(payload),
-        actor_platform: Set(recorded
-            .actor
-            .as_ref()
-            .map(|user| user.platform.to_string())),
-        actor_id: Set(recorded.actor.as_ref().map(|user| user.id.clone())),
-        actor_name: Set(recorded.actor.as_ref().and_then(|user| user.name.clone())),
-        occurred_at: Set(recorded.at),
-    };
-    match incident_event::Entity::insert(row).exec(txn).await {
+/// Inserts the changes' events, each change's numbered on from the
+/// version before it, in one statement. A number already taken means
+/// another writer got there first.
+async fn insert_events(txn: &DatabaseTransaction, changes: &[&Change]) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    for change in changes {
+        let id = change.after.id();
+        let first_seq = change
+            .after
+            .version()
+            .saturating_sub(change.events.len() as u64)
+            + 1;
+        for (offset, recorded) in change.events.iter().enumerate() {
+            let payload = serde_json::to_string(&recorded.event)
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            rows.push(incident_event::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                incident_id: Set(id.0),
+                seq: Set((first_seq + offset as u64) as i64),
+                kind: Set(recorded.event.kind().to_owned()),
+                payload: Set(payload),
+                actor_platform: Set(recorded
+                    .actor
+                    .as_ref()
+                    .map(|user| user.platform.to_string())),
+                actor_id: Set(recorded.actor.as_ref().map(|user| user.id.clone())),
+                actor_name: Set(recorded.actor.as_ref().and_then(|user| user.name.clone())),
+                occurred_at: Set(recorded.at),
+            });
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match incident_event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(StoreError::Conflict(id.0))
+            Err(StoreError::Conflict(changes[0].after.id().0))
         }
         Err(error) => Err(error.into()),
     }
 }
 
+/// Brings the incidents' rows in line with their new state, in one
+/// statement.
+async fn write_projections(
+    txn: &DatabaseTransaction,
+    changes: &[&Change],
+) -> Result<(), StoreError> {
+    let rows: Vec<incident::ActiveModel> = changes
+        .iter()
+        .map(|change| projection(&change.after))
+        .collect();
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let columns: Vec<incident::Column> = incident::Column::iter()
+        .filter(|column| !matches!(column, incident::Column::Id) && first.get(*column).is_set())
+        .collect();
+    incident::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(incident::Column::Id)
+                .update_columns(columns)
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
 async fn write_timers(
     txn: &impl ConnectionTrait,
-    id: IncidentId,
-    timers: &[PendingTimer],
+    timers: &[(IncidentId, &[PendingTimer])],
 ) -> Result<(), StoreError> {
+    if timers.is_empty() {
+        return Ok(());
+    }
     timer::Entity::delete_many()
-        .filter(timer::Column::IncidentId.eq(id.0))
+        .filter(timer::Column::IncidentId.is_in(timers.iter().map(|(id, _)| id.0)))
         .exec(txn)
         .await?;
     let rows: Vec<_> = timers
         .iter()
-        .map(|pending| timer::ActiveModel {
-            incident_id: Set(id.0),
-            reminder: Set(pending.reminder.clone()),
-            due_at: Set(pending.due_at),
+        .flat_map(|(id, pending)| {
+            pending.iter().map(move |pending| timer::ActiveModel {
+                incident_id: Set(id.0),
+                reminder: Set(pending.reminder.clone()),
+                due_at: Set(pending.due_at),
+            })
         })
         .collect();
     if !rows.is_empty() {
@@ -294,40 +437,53 @@ async fn write_timers(
 /// exact image of the state with no diffing logic to get wrong.
 async fn write_roles_and_actions(
     txn: &impl ConnectionTrait,
-    incident: &Incident,
+    incidents: &[&Incident],
 ) -> Result<(), StoreError> {
-    let id = incident.id().0;
+    if incidents.is_empty() {
+        return Ok(());
+    }
+    let ids = || incidents.iter().map(|incident| incident.id().0);
     incident_role::Entity::delete_many()
-        .filter(incident_role::Column::IncidentId.eq(id))
+        .filter(incident_role::Column::IncidentId.is_in(ids()))
         .exec(txn)
         .await?;
-    let roles: Vec<_> = incident
-        .roles()
+    let roles: Vec<_> = incidents
         .iter()
-        .map(|(role, user)| incident_role::ActiveModel {
-            incident_id: Set(id),
-            role: Set(role.to_string()),
-            user_platform: Set(user.platform.to_string()),
-            user_id: Set(user.id.clone()),
-            user_name: Set(user.name.clone()),
+        .flat_map(|incident| {
+            let id = incident.id().0;
+            incident
+                .roles()
+                .iter()
+                .map(move |(role, user)| incident_role::ActiveModel {
+                    incident_id: Set(id),
+                    role: Set(role.to_string()),
+                    user_platform: Set(user.platform.to_string()),
+                    user_id: Set(user.id.clone()),
+                    user_name: Set(user.name.clone()),
+                })
         })
         .collect();
     if !roles.is_empty() {
         incident_role::Entity::insert_many(roles).exec(txn).await?;
     }
     incident_action::Entity::delete_many()
-        .filter(incident_action::Column::IncidentId.eq(id))
+        .filter(incident_action::Column::IncidentId.is_in(ids()))
         .exec(txn)
         .await?;
-    let actions: Vec<_> = incident
-        .actions()
+    let actions: Vec<_> = incidents
         .iter()
-        .map(|action| incident_action::ActiveModel {
-            incident_id: Set(id),
-            number: Set(action.number as i32),
-            text: Set(action.text.clone()),
-            created_at: Set(action.created_at),
-            done_at: Set(action.done_at),
+        .flat_map(|incident| {
+            let id = incident.id().0;
+            incident
+                .actions()
+                .iter()
+                .map(move |action| incident_action::ActiveModel {
+                    incident_id: Set(id),
+                    number: Set(action.number as i32),
+                    text: Set(action.text.clone()),
+                    created_at: Set(action.created_at),
+                    done_at: Set(action.done_at),
+                })
         })
         .collect();
     if !actions.is_empty() {
@@ -421,7 +577,7 @@ mod tests {
             at: Utc::now(),
         };
         store
-            .append(Some(incident), &next, &[recorded], None, &[])
+            .append(&Change::new(incident, next.clone(), vec![recorded]))
             .await
             .expect("appended");
         next
@@ -436,6 +592,7 @@ mod tests {
                 .create_incident(
                     &declared(&format!("Incident {n}"), Default::default()),
                     None,
+                    |_| Vec::new(),
                 )
                 .await
                 .expect("created")
@@ -469,7 +626,9 @@ mod tests {
     async fn actions_are_written_when_they_change_and_kept_when_they_do_not() {
         let (store, path) = temporary_store("actions").await;
         let incident = store
-            .create_incident(&declared("Checkout", Default::default()), None)
+            .create_incident(&declared("Checkout", Default::default()), None, |_| {
+                Vec::new()
+            })
             .await
             .expect("created")
             .expect("new");
@@ -494,7 +653,7 @@ mod tests {
             std::collections::BTreeMap::from([("service".to_owned(), "payments".to_owned())]);
         let declared = declared("Checkout", labels.clone());
         let incident = store
-            .create_incident(&declared, None)
+            .create_incident(&declared, None, |_| Vec::new())
             .await
             .expect("created")
             .expect("new");

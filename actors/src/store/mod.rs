@@ -7,6 +7,7 @@
 //! the event log is the truth; the projection exists for listing and
 //! filtering.
 
+mod change_writer;
 mod entity;
 mod inbox;
 mod inbox_writer;
@@ -14,9 +15,10 @@ mod incidents;
 mod participants;
 mod read;
 
+pub use change_writer::ChangeWriter;
 pub use inbox::{InboxInsert, InboxRow, NewInboxRow};
 pub use inbox_writer::InboxWriter;
-pub use incidents::{AppendOutcome, PendingTimer, RecordedEvent};
+pub use incidents::{AppendOutcome, Change, PendingTimer, RecordedEvent};
 pub use participants::Participant;
 pub use read::{
     ActionRecord, IncidentFilter, IncidentPage, IncidentRecord, RoleRecord, TimelineRecord,
@@ -41,10 +43,16 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// Cheap to clone: the connection is a pool.
+/// Cheap to clone: the connections are pools.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads: the admin API, rebuilding incidents, the inbox's backlog.
     db: DatabaseConnection,
+    /// Writes. On SQLite a single connection: SQLite takes one writer at a
+    /// time anyway, and writers on several connections wait for each
+    /// other by sleeping and retrying, where one connection queues them.
+    /// On PostgreSQL the same pool as the reads.
+    writer: DatabaseConnection,
 }
 
 impl Store {
@@ -52,36 +60,43 @@ impl Store {
     /// SQLite is switched to WAL so readers (the admin API) never block the
     /// writers (the actors).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
-            .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false)
-            // Pragmas other than the journal mode hold per connection, so
-            // they are set on every connection the pool opens. NORMAL in
-            // WAL mode syncs at checkpoints, not at each commit: a power
-            // cut may lose the last commits but never corrupts the file.
-            .map_sqlx_sqlite_opts(|sqlite| {
-                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-            });
-        let db = Database::connect(options).await?;
-        Ok(Self { db })
+        let sqlite = url.starts_with("sqlite");
+        let db = Database::connect(options(url, if sqlite { 8 } else { 16 })).await?;
+        let writer = if sqlite {
+            Database::connect(options(url, 1)).await?
+        } else {
+            db.clone()
+        };
+        Ok(Self { db, writer })
     }
 
-    pub fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-
+    /// The connection writes go through; migrations use it.
     pub fn connection(&self) -> &DatabaseConnection {
-        &self.db
+        &self.writer
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await.map_err(StoreError::from)
     }
+}
+
+fn options(url: &str, connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(connections)
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        // Pragmas other than the journal mode hold per connection, so
+        // they are set on every connection the pool opens. NORMAL in
+        // WAL mode syncs at checkpoints, not at each commit: a power
+        // cut may lose the last commits but never corrupts the file.
+        .map_sqlx_sqlite_opts(|sqlite| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        });
+    options
 }
 
 /// A migrated store in a fresh SQLite file, and the file to remove after.

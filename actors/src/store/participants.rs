@@ -5,7 +5,7 @@ use super::{Store, StoreError};
 use crate::incident::IncidentId;
 use firebreak_adapters::UserRef;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 /// Someone who spoke in the conversation, and how often.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,33 +15,6 @@ pub struct Participant {
 }
 
 impl Store {
-    /// Counts one message by `user` in incident `id`'s conversation.
-    pub async fn count_message(&self, id: IncidentId, user: &UserRef) -> Result<(), StoreError> {
-        let row = participant::ActiveModel {
-            incident_id: Set(id.0),
-            platform: Set(user.platform.to_string()),
-            user_id: Set(user.id.clone()),
-            name: Set(user.name.clone()),
-            messages: Set(1),
-        };
-        participant::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([
-                    participant::Column::IncidentId,
-                    participant::Column::Platform,
-                    participant::Column::UserId,
-                ])
-                .value(
-                    participant::Column::Messages,
-                    Expr::col((participant::Entity, participant::Column::Messages)).add(1),
-                )
-                .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(())
-    }
-
     /// Everyone who spoke, the most talkative first.
     pub async fn participants(&self, id: IncidentId) -> Result<Vec<Participant>, StoreError> {
         let rows = participant::Entity::find()
@@ -66,4 +39,52 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Counts messages in incidents' conversations, one per entry of
+/// `speakers`, in one statement.
+pub(super) async fn count_messages(
+    db: &impl ConnectionTrait,
+    speakers: &[(IncidentId, &UserRef)],
+) -> Result<(), StoreError> {
+    // One row per person: PostgreSQL refuses an upsert that touches the
+    // same row twice.
+    let mut counts: Vec<(IncidentId, &UserRef, i64)> = Vec::new();
+    for (incident, speaker) in speakers {
+        match counts.iter_mut().find(|(id, user, _)| {
+            id == incident && user.platform == speaker.platform && user.id == speaker.id
+        }) {
+            Some((_, _, n)) => *n += 1,
+            None => counts.push((*incident, speaker, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let rows = counts
+        .into_iter()
+        .map(|(id, user, n)| participant::ActiveModel {
+            incident_id: Set(id.0),
+            platform: Set(user.platform.to_string()),
+            user_id: Set(user.id.clone()),
+            name: Set(user.name.clone()),
+            messages: Set(n),
+        });
+    participant::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                participant::Column::IncidentId,
+                participant::Column::Platform,
+                participant::Column::UserId,
+            ])
+            .value(
+                participant::Column::Messages,
+                Expr::col((participant::Entity, participant::Column::Messages))
+                    .add(Expr::cust("excluded.messages")),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
