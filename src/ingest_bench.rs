@@ -149,6 +149,7 @@ pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
     settings.slack.api_base_url = format!("http://{bare_address}/api/");
     let app = Application::build(settings).await?;
     let url = format!("http://{}/slack/events", app.address());
+    let store = app.store.clone();
     actix::spawn(app.run_until_stopped());
     // The bare handler first: measured after, it would share the cores
     // with the engine still applying the events Firebreak just took in.
@@ -159,6 +160,11 @@ pub async fn run(options: IngestOptions) -> anyhow::Result<IngestReport> {
     )
     .await;
     let firebreak = drive(&url, options.events, clients).await;
+    // The steady rate is measured on its own, not while the engine still
+    // applies the flat-out phase's events.
+    while store.inbox_backlog().await? > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 
     // Five seconds' worth at the steady rate, at most as many as the
     // flat-out phases sent; ids after theirs so none is a redelivery.

@@ -151,7 +151,11 @@ async fn send(http: reqwest::Client, base: String, request: Request, tally: Shar
     let failure = match response {
         Ok(response) if response.status().is_success() => {
             if let Ok(mut tally) = tally.lock() {
-                tally.latencies.entry(kind).or_default().push(sent.elapsed());
+                tally
+                    .latencies
+                    .entry(kind)
+                    .or_default()
+                    .push(sent.elapsed());
             }
             return true;
         }
@@ -161,7 +165,10 @@ async fn send(http: reqwest::Client, base: String, request: Request, tally: Shar
         Err(_) => "transport".to_owned(),
     };
     if let Ok(mut tally) = tally.lock() {
-        *tally.failures.entry(format!("{kind}_{failure}")).or_default() += 1;
+        *tally
+            .failures
+            .entry(format!("{kind}_{failure}"))
+            .or_default() += 1;
     }
     false
 }

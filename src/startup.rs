@@ -216,6 +216,7 @@ impl Application {
 
         let worker = InboxWorker::new(core.clone(), supervisor.clone(), inbox_wake.clone());
         actix::spawn(worker.run());
+        actix::spawn(checkpoints(store.clone()));
         if let Some(matrix) = matrix {
             matrix.start_receiving().await;
         }
@@ -322,6 +323,19 @@ impl Sleeper for ClockSleeper {
         let until =
             self.0.now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
         self.0.sleep_until(until).await;
+    }
+}
+
+/// Keeps SQLite's write-ahead log short from a reader connection, so the
+/// one writer connection never stops to do it (see `Store::checkpoint`).
+async fn checkpoints(store: Store) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(error) = store.checkpoint().await {
+            tracing::warn!(%error, "could not checkpoint the database");
+        }
     }
 }
 

@@ -246,25 +246,31 @@ pub fn brief(incident: &Incident, policy: &Policy) -> Message {
     )
 }
 
-/// The notice posted in the incident conversation after a change.
+/// What changes did, for the incident's conversation: one paragraph per
+/// change, `@who: what; what`, in one message, so a burst of commands is
+/// one post (chat platforms limit posts per conversation). `None` when
+/// nothing is worth saying.
 pub fn change_notice(
-    events: &[DomainEvent],
-    actor: Option<&UserRef>,
+    changes: &[(Vec<DomainEvent>, Option<UserRef>)],
     policy: &Policy,
 ) -> Option<Message> {
-    let lines: Vec<String> = events
-        .iter()
-        .filter(|event| is_worth_announcing(event))
-        .map(|event| event.describe(policy))
-        .collect();
-    if lines.is_empty() {
-        return None;
-    }
-    let mut text = RichText::new();
-    if let Some(actor) = actor {
-        text = text.mention(actor.clone()).text(": ");
-    }
-    Some(Message::rich(text.text(lines.join("; "))))
+    let mut paragraphs = changes.iter().filter_map(|(events, actor)| {
+        let lines: Vec<String> = events
+            .iter()
+            .filter(|event| is_worth_announcing(event))
+            .map(|event| event.describe(policy))
+            .collect();
+        if lines.is_empty() {
+            return None;
+        }
+        let mut text = RichText::new();
+        if let Some(actor) = actor {
+            text = text.mention(actor.clone()).text(": ");
+        }
+        Some(text.text(lines.join("; ")))
+    });
+    let first = paragraphs.next()?;
+    Some(paragraphs.fold(Message::rich(first), Message::with_paragraph))
 }
 
 /// A plain reply: an answer, a rejection or the help text.
@@ -388,6 +394,38 @@ mod tests {
             effect: "post".into(),
             error: "down".into(),
         }];
-        assert_eq!(change_notice(&events, None, &Policy::default()), None);
+        assert_eq!(
+            change_notice(&[(events.to_vec(), None)], &Policy::default()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_burst_of_changes_is_one_notice_with_a_paragraph_each() {
+        let alice = UserRef::new(Platform::Memory, "U1").with_name("alice");
+        let bob = UserRef::new(Platform::Memory, "U2").with_name("bob");
+        let note = |text: &str| DomainEvent::NoteAdded {
+            text: text.to_owned(),
+        };
+        let changes = [
+            (vec![note("db failover started")], Some(alice)),
+            (
+                vec![DomainEvent::EffectFailed {
+                    effect: "post".into(),
+                    error: "down".into(),
+                }],
+                None,
+            ),
+            (vec![note("replica lag 3 s"), note("paged dba")], Some(bob)),
+        ];
+        let notice = change_notice(&changes, &Policy::default()).expect("a notice");
+        assert_eq!(notice.paragraphs.len(), 2, "nothing for the bookkeeping");
+        let text = notice.to_plain();
+        let (first, second) = (
+            text.find("db failover started").expect("alice's note"),
+            text.find("replica lag 3 s").expect("bob's note"),
+        );
+        assert!(first < second, "in the order they happened: {text}");
+        assert!(text.contains("bob") && text.contains("paged dba"), "{text}");
     }
 }

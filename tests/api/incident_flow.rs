@@ -106,16 +106,25 @@ async fn declared_incident_gets_a_conversation_a_headline_and_a_timeline_of_ever
         Some(format!("INC-{id} · Sev 1 (critical) · mitigated · Lead: ana").as_str())
     );
 
-    // Each change is announced in the incident conversation, by whom.
-    let said = app.memory.posted_texts(&conversation);
+    // Each change is announced in the incident conversation, by whom (a
+    // paragraph each; changes applied together share one post).
+    let said_lines = || {
+        app.memory
+            .posted_texts(&conversation)
+            .iter()
+            .flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>())
+            .collect::<Vec<String>>()
+    };
+    wait_until("the last change is announced", || async {
+        said_lines()
+            .iter()
+            .any(|line| line == "@ana: Status changed from investigating to mitigated")
+    })
+    .await;
+    let said = said_lines();
     assert!(
         said.iter()
-            .any(|text| text == "@bo: Severity changed from 2 (major) to 1 (critical)"),
-        "{said:?}"
-    );
-    assert!(
-        said.iter()
-            .any(|text| text == "@ana: Status changed from investigating to mitigated"),
+            .any(|line| line == "@bo: Severity changed from 2 (major) to 1 (critical)"),
         "{said:?}"
     );
 }

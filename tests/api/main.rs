@@ -7,6 +7,7 @@ mod support;
 mod admin_api;
 mod binary;
 mod browser;
+mod bursts;
 mod chat;
 mod crash;
 mod durability;

@@ -64,6 +64,27 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// The same failure for each of `count` requests that shared it (one
+    /// write for several lines): what names the incident is kept, so an
+    /// API caller still learns "not found"; the rest is carried as text.
+    pub(crate) fn shared(self, count: usize) -> Vec<EngineError> {
+        let copy = |error: &EngineError| match error {
+            EngineError::NotFound(id) => EngineError::NotFound(*id),
+            EngineError::Unavailable(id) => EngineError::Unavailable(*id),
+            EngineError::Restarting(id) => EngineError::Restarting(*id),
+            EngineError::NotOwned(id) => EngineError::NotOwned(*id),
+            other => EngineError::Batch {
+                reason: other.to_string(),
+                transient: other.is_transient(),
+            },
+        };
+        let mut all: Vec<EngineError> = (1..count).map(|_| copy(&self)).collect();
+        if count > 0 {
+            all.insert(0, self);
+        }
+        all
+    }
+
     /// Whether trying again later could succeed (the inbox keeps the row).
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -220,8 +220,8 @@ pub(super) async fn carry_out(
 }
 
 /// Carries out the effects of several changes at once, each its events and
-/// who made it: a change notice for each, the topic and the headline once
-/// for all of them.
+/// who made it: one change notice, the topic and the headline for all of
+/// them.
 pub(super) async fn carry_out_all(
     core: &EngineCore,
     incident: &mut Incident,
@@ -274,19 +274,9 @@ pub(super) async fn carry_out_all(
                 failures.push(("set the topic", error));
             }
         }
-        // Each notice is keyed by the version its change led to, as if
-        // the changes had been carried out one by one.
-        let mut version = incident.version().saturating_sub(events.len() as u64);
-        for (changed, actor) in changes {
-            version += changed.len() as u64;
-            let Some(notice) = render::change_notice(changed, actor.as_ref(), &core.policy) else {
-                continue;
-            };
-            let key = format!("{}/notice", delivery_key_at(incident, version));
-            if let Err(error) = adapter
-                .post_message(&conversation, &notice.with_delivery_key(key))
-                .await
-            {
+        if let Some(notice) = render::change_notice(changes, &core.policy) {
+            let notice = notice.with_delivery_key(delivery_key(incident, "notice"));
+            if let Err(error) = adapter.post_message(&conversation, &notice).await {
                 failures.push(("post the change notice", error));
             }
         }

@@ -32,6 +32,7 @@ use firebreak_adapters::{
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::oneshot;
 
 /// Form id of the declare dialog; its answers come back under these keys.
 pub const DECLARE_FORM: &str = "incident.declare";
@@ -53,6 +54,18 @@ pub struct Supervisor {
     /// process restarts, so a poisoned incident cannot loop.
     given_up: HashMap<IncidentId, Instant>,
     rehydrated: bool,
+    /// API commands waiting for their incident, which is sent them
+    /// together, one run at a time.
+    commands: HashMap<IncidentId, CommandQueue>,
+}
+
+type CommandReply = oneshot::Sender<Result<Reply, EngineError>>;
+
+#[derive(Default)]
+struct CommandQueue {
+    waiting: Vec<(Execute, CommandReply)>,
+    /// Whether a run was sent and has not been answered yet.
+    busy: bool,
 }
 
 impl Supervisor {
@@ -65,6 +78,7 @@ impl Supervisor {
             restarts: HashMap::new(),
             given_up: HashMap::new(),
             rehydrated: false,
+            commands: HashMap::new(),
         }
     }
 
@@ -469,6 +483,61 @@ impl Supervisor {
         self.declare_from_chat(request, conversation, origin)
     }
 
+    /// Sends the incident every API command waiting for it, as one run of
+    /// lines: a burst of commands is one change and one round of chat
+    /// effects instead of one each.
+    fn send_commands(&mut self, id: IncidentId, ctx: &mut Context<Self>) {
+        let Some(queue) = self.commands.get_mut(&id) else {
+            return;
+        };
+        if queue.waiting.is_empty() {
+            self.commands.remove(&id);
+            return;
+        }
+        queue.busy = true;
+        let (lines, replies): (Vec<Said>, Vec<CommandReply>) = queue
+            .waiting
+            .drain(..)
+            .map(|(execute, reply)| (Said::Command(execute), reply))
+            .unzip();
+        let answer_each = move |result: Result<Vec<Result<Reply, EngineError>>, EngineError>| {
+            let count = replies.len();
+            let outcomes = match result {
+                Ok(outcomes) => outcomes,
+                Err(error) => error.shared(count).into_iter().map(Err).collect(),
+            };
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(outcome);
+            }
+        };
+        match self.deliver(id, ApplyChat { lines }) {
+            Answer::Ready(result) => {
+                answer_each(result);
+                self.commands_done(id, ctx);
+            }
+            Answer::Wait(applied) => {
+                let supervisor = ctx.address();
+                actix::spawn(async move {
+                    answer_each(applied.await);
+                    supervisor.do_send(CommandsDone(id));
+                });
+            }
+            Answer::Act(applied) => {
+                ctx.spawn(applied.map(move |result, supervisor, ctx| {
+                    answer_each(result);
+                    supervisor.commands_done(id, ctx);
+                }));
+            }
+        }
+    }
+
+    fn commands_done(&mut self, id: IncidentId, ctx: &mut Context<Self>) {
+        if let Some(queue) = self.commands.get_mut(&id) {
+            queue.busy = false;
+        }
+        self.send_commands(id, ctx);
+    }
+
     fn restart(&mut self, id: IncidentId, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let history = self.restarts.entry(id).or_default();
@@ -666,19 +735,8 @@ impl Handler<HandleChatBatch> for Supervisor {
                 .deliver(id, ApplyChat { lines })
                 .map(move |result| match result {
                     Ok(replies) => replies.into_iter().map(handled).collect(),
-                    Err(error) => {
-                        // One failed write fails every line.
-                        let reason = error.to_string();
-                        let transient = error.is_transient();
-                        (0..count)
-                            .map(|_| {
-                                Err(EngineError::Batch {
-                                    reason: reason.clone(),
-                                    transient,
-                                })
-                            })
-                            .collect()
-                    }
+                    // One failed write fails every line.
+                    Err(error) => error.shared(count).into_iter().map(Err).collect(),
                 });
         }
         // Not a live incident's conversation: each event is routed on its
@@ -703,16 +761,40 @@ impl Handler<HandleChatBatch> for Supervisor {
 impl Handler<RunCommand> for Supervisor {
     type Result = Answer<Self, Result<Reply, EngineError>>;
 
-    fn handle(&mut self, message: RunCommand, _ctx: &mut Self::Context) -> Self::Result {
-        self.deliver(
-            message.incident,
+    fn handle(&mut self, message: RunCommand, ctx: &mut Self::Context) -> Self::Result {
+        let (reply, answer) = oneshot::channel();
+        let id = message.incident;
+        let queue = self.commands.entry(id).or_default();
+        queue.waiting.push((
             Execute {
                 text: message.text,
                 user: message.user,
                 source: Source::Api,
                 origin: None,
             },
-        )
+            reply,
+        ));
+        if !queue.busy {
+            self.send_commands(id, ctx);
+        }
+        Answer::wait(async move {
+            answer
+                .await
+                .unwrap_or(Err(EngineError::Mailbox(actix::MailboxError::Closed)))
+        })
+    }
+}
+
+/// An incident finished the API commands it was sent; send it the next.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+struct CommandsDone(IncidentId);
+
+impl Handler<CommandsDone> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, message: CommandsDone, ctx: &mut Self::Context) {
+        self.commands_done(message.0, ctx);
     }
 }
 

@@ -116,3 +116,94 @@ async fn commit(store: &Store, batch: Vec<(Change, Reply)>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{DomainEvent, Incident, Severity};
+    use crate::store::RecordedEvent;
+    use chrono::Utc;
+    use firebreak_adapters::{Platform, UserRef};
+
+    async fn incident(store: &Store, title: &str) -> Incident {
+        let declared = RecordedEvent {
+            event: DomainEvent::Declared {
+                title: title.into(),
+                severity: Severity::new(2).expect("severity"),
+                summary: None,
+                impact: None,
+                reporter: UserRef::new(Platform::Api, "api"),
+                lead: None,
+                platform: Platform::Api,
+                private: false,
+                report: None,
+                labels: Default::default(),
+            },
+            actor: None,
+            at: Utc::now(),
+        };
+        store
+            .create_incident(&declared, None, |_| Vec::new())
+            .await
+            .expect("create")
+            .expect("new")
+    }
+
+    fn note(incident: &Incident, text: &str) -> Change {
+        let event = DomainEvent::NoteAdded { text: text.into() };
+        let mut after = incident.clone();
+        after.apply(&event, Utc::now());
+        let recorded = RecordedEvent {
+            event,
+            actor: None,
+            at: Utc::now(),
+        };
+        Change::new(incident, after, vec![recorded])
+    }
+
+    #[tokio::test]
+    async fn a_stale_change_fails_alone_and_the_others_written_with_it_stand() {
+        let (store, path) = crate::store::temporary_store("change-writer").await;
+        let writer = ChangeWriter::start(store.clone());
+        let mut incidents = Vec::new();
+        for n in 0..20 {
+            incidents.push(incident(&store, &format!("Incident {n}")).await);
+        }
+        let stale_one = incidents[7].clone();
+        store
+            .append(&note(&stale_one, "got there first"))
+            .await
+            .expect("append");
+
+        // Sent at once, they queue together and go as few batches.
+        let writes = incidents.iter().map(|incident| {
+            let writer = writer.clone();
+            let change = note(incident, "batched");
+            async move { writer.append(change).await }
+        });
+        let outcomes = futures_util::future::join_all(writes).await;
+
+        for (n, outcome) in outcomes.iter().enumerate() {
+            if n == 7 {
+                assert!(
+                    matches!(outcome, Err(StoreError::Conflict(id)) if *id == stale_one.id().0),
+                    "{outcome:?}"
+                );
+            } else {
+                assert!(
+                    matches!(outcome, Ok(AppendOutcome::Appended)),
+                    "{n}: {outcome:?}"
+                );
+            }
+        }
+        for (n, incident) in incidents.iter().enumerate() {
+            let stored = store
+                .load_incident(incident.id())
+                .await
+                .expect("load")
+                .expect("stored");
+            assert_eq!(stored.version(), 2, "incident {n} has one note");
+        }
+        let _ = std::fs::remove_file(path);
+    }
+}

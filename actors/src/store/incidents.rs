@@ -560,6 +560,128 @@ mod tests {
         }
     }
 
+    async fn inbox_row(store: &Store, event_id: &str) -> i64 {
+        match store
+            .inbox_insert(Platform::Memory, event_id, "{}", Utc::now())
+            .await
+            .expect("insert")
+        {
+            crate::store::InboxInsert::Inserted(id) => id,
+            crate::store::InboxInsert::Duplicate => panic!("{event_id} is new"),
+        }
+    }
+
+    fn note(incident: &Incident, text: &str, by: &UserRef) -> Change {
+        let event = DomainEvent::NoteAdded { text: text.into() };
+        let mut after = incident.clone();
+        after.apply(&event, Utc::now());
+        let recorded = RecordedEvent {
+            event,
+            actor: Some(by.clone()),
+            at: Utc::now(),
+        };
+        Change::new(incident, after, vec![recorded])
+    }
+
+    #[tokio::test]
+    async fn changes_of_several_incidents_are_written_together_and_one_already_applied_is_left_out()
+    {
+        let (store, path) = temporary_store("append-many").await;
+        let none = |_: &Incident| Vec::new();
+        let a = store
+            .create_incident(&declared("A", Default::default()), None, none)
+            .await
+            .expect("create")
+            .expect("new");
+        let b = store
+            .create_incident(&declared("B", Default::default()), None, none)
+            .await
+            .expect("create")
+            .expect("new");
+        let (first, second, replayed) = (
+            inbox_row(&store, "e1").await,
+            inbox_row(&store, "e2").await,
+            inbox_row(&store, "e3").await,
+        );
+        store
+            .inbox_mark_processed(&[replayed], Utc::now())
+            .await
+            .expect("mark");
+        let ana = UserRef::new(Platform::Memory, "ana");
+        let bo = UserRef::new(Platform::Memory, "bo");
+
+        let mut to_a = note(&a, "from a", &ana);
+        to_a.origins = vec![first];
+        to_a.speakers = vec![ana.clone(), bo.clone(), ana.clone()];
+        let mut to_b = note(&b, "from b", &bo);
+        to_b.origins = vec![second, replayed];
+        let outcomes = store.append_many(&[to_a, to_b]).await.expect("written");
+
+        assert_eq!(
+            outcomes,
+            [AppendOutcome::Appended, AppendOutcome::AlreadyApplied]
+        );
+        let stored_a = store.load_incident(a.id()).await.expect("load").expect("a");
+        assert_eq!(stored_a.version(), 2, "a's note is stored");
+        let stored_b = store.load_incident(b.id()).await.expect("load").expect("b");
+        assert_eq!(stored_b.version(), 1, "nothing of b's change is");
+        let pending: Vec<i64> = store
+            .inbox_pending(10, Utc::now())
+            .await
+            .expect("pending")
+            .iter()
+            .map(|row| row.id)
+            .collect();
+        assert_eq!(pending, [second], "b's other row waits to be claimed again");
+        let spoke: Vec<(String, i64)> = store
+            .participants(a.id())
+            .await
+            .expect("participants")
+            .into_iter()
+            .map(|p| (p.user.id, p.messages))
+            .collect();
+        assert_eq!(spoke, [("ana".to_owned(), 2), ("bo".to_owned(), 1)]);
+
+        // Counted again later, the counts add up.
+        let mut again = note(&stored_a, "later", &ana);
+        again.speakers = vec![bo.clone()];
+        store.append(&again).await.expect("append");
+        let bo_count = store
+            .participants(a.id())
+            .await
+            .expect("participants")
+            .into_iter()
+            .find(|p| p.user.id == "bo")
+            .map(|p| p.messages);
+        assert_eq!(bo_count, Some(2));
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_change_decided_on_a_stale_state_is_a_conflict_and_writes_nothing() {
+        let (store, path) = temporary_store("append-stale").await;
+        let a = store
+            .create_incident(&declared("A", Default::default()), None, |_| Vec::new())
+            .await
+            .expect("create")
+            .expect("new");
+        let ana = UserRef::new(Platform::Memory, "ana");
+        store
+            .append(&note(&a, "first", &ana))
+            .await
+            .expect("append");
+        // Decided on the state before "first": its number is taken.
+        let stale = note(&a, "stale", &ana);
+        let error = store.append(&stale).await.expect_err("stale");
+        assert!(
+            matches!(error, StoreError::Conflict(id) if id == a.id().0),
+            "{error}"
+        );
+        let stored = store.load_incident(a.id()).await.expect("load").expect("a");
+        assert_eq!(stored.version(), 2);
+        let _ = std::fs::remove_file(path);
+    }
+
     async fn change_status(store: &Store, incident: &Incident, to: Status) -> Incident {
         let change = DomainEvent::StatusChanged {
             from: incident.status(),

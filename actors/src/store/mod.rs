@@ -61,13 +61,27 @@ impl Store {
     /// writers (the actors).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let sqlite = url.starts_with("sqlite");
-        let db = Database::connect(options(url, if sqlite { 8 } else { 16 })).await?;
+        let db = Database::connect(options(url, if sqlite { 8 } else { 16 }, None)).await?;
         let writer = if sqlite {
-            Database::connect(options(url, 1)).await?
+            Database::connect(options(url, 1, Some(WRITER_CHECKPOINT_PAGES))).await?
         } else {
             db.clone()
         };
         Ok(Self { db, writer })
+    }
+
+    /// Copies what SQLite's write-ahead log holds into the database file,
+    /// as far as readers allow, without blocking anyone. Run in the
+    /// background (see `WRITER_CHECKPOINT_PAGES`); nothing to do on
+    /// PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        use sea_orm::ConnectionTrait;
+        if self.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            self.db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await?;
+        }
+        Ok(())
     }
 
     /// The connection writes go through; migrations use it.
@@ -80,7 +94,14 @@ impl Store {
     }
 }
 
-fn options(url: &str, connections: u32) -> ConnectOptions {
+/// The write-ahead log's size, in pages, at which the writer copies it into
+/// the database file itself. SQLite's default (1,000) has the one writer
+/// connection do that every few thousand writes, and every write waits for
+/// it meanwhile; the server checkpoints in the background instead (see
+/// [`Store::checkpoint`]), so this is only the bound for when nothing does.
+const WRITER_CHECKPOINT_PAGES: u32 = 50_000;
+
+fn options(url: &str, connections: u32, checkpoint_pages: Option<u32>) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(connections)
@@ -90,11 +111,15 @@ fn options(url: &str, connections: u32) -> ConnectOptions {
         // they are set on every connection the pool opens. NORMAL in
         // WAL mode syncs at checkpoints, not at each commit: a power
         // cut may lose the last commits but never corrupts the file.
-        .map_sqlx_sqlite_opts(|sqlite| {
+        .map_sqlx_sqlite_opts(move |sqlite| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            sqlite
+            let sqlite = sqlite
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(SqliteSynchronous::Normal);
+            match checkpoint_pages {
+                Some(pages) => sqlite.pragma("wal_autocheckpoint", pages.to_string()),
+                None => sqlite,
+            }
         });
     options
 }
