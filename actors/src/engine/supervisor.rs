@@ -729,18 +729,46 @@ impl Handler<HandleChatBatch> for Supervisor {
                 Said::from_event(event.kind.clone(), source.clone(), Some(*origin)).ok()
             })
             .collect();
-        if let (Some(id), Some(lines)) = (self.routes.get(&conversation).copied(), lines) {
-            let count = lines.len();
-            return self
+        let Some(lines) = lines else {
+            return self.route_each(events, ctx);
+        };
+        let count = lines.len();
+        let apply = move |supervisor: &mut Self, id: IncidentId, lines: Vec<Said>| {
+            supervisor
                 .deliver(id, ApplyChat { lines })
                 .map(move |result| match result {
                     Ok(replies) => replies.into_iter().map(handled).collect(),
                     // One failed write fails every line.
                     Err(error) => error.shared(count).into_iter().map(Err).collect(),
-                });
+                })
+        };
+        if let Some(id) = self.routes.get(&conversation).copied() {
+            return apply(self, id, lines);
         }
-        // Not a live incident's conversation: each event is routed on its
-        // own, in order, as it would have been alone.
+        // One lookup for the whole run: a busy channel that is no
+        // incident's would otherwise cost a query per message.
+        Answer::act(self.find_incident(&conversation).then(
+            move |found, supervisor, ctx| match found {
+                Ok(Some(id)) => apply(supervisor, id, lines).into_act(),
+                // Outside incidents a plain message means nothing; anything
+                // else is routed as it would have been alone.
+                Ok(None) if lines.iter().all(|line| matches!(line, Said::Message(_))) => Box::pin(
+                    actix::fut::ready((0..count).map(|_| Ok(Handled::Ignored)).collect()),
+                ),
+                _ => supervisor.route_each(events, ctx).into_act(),
+            },
+        ))
+    }
+}
+
+impl Supervisor {
+    /// Routes chat events one after the other, each as it would have been
+    /// alone.
+    fn route_each(
+        &mut self,
+        events: Vec<(ChatEvent, i64)>,
+        ctx: &mut Context<Self>,
+    ) -> Answer<Self, Vec<Result<Handled, EngineError>>> {
         let supervisor = ctx.address();
         Answer::wait(async move {
             let mut outcomes = Vec::with_capacity(events.len());

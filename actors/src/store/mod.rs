@@ -99,7 +99,7 @@ impl Store {
 /// connection do that every few thousand writes, and every write waits for
 /// it meanwhile; the server checkpoints in the background instead (see
 /// [`Store::checkpoint`]), so this is only the bound for when nothing does.
-const WRITER_CHECKPOINT_PAGES: u32 = 50_000;
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 fn options(url: &str, connections: u32, checkpoint_pages: Option<u32>) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
