@@ -6,7 +6,7 @@
 //! burst of commands) thereby costs one transaction instead of one per
 //! line, which is what the database's round trips, not the CPU, limit.
 
-use super::messages::{Execute, MessageSaid, Reply, Source};
+use super::messages::{ApplyCommand, Execute, MessageSaid, Reply, Source};
 use super::run::{answer_in_chat, carry_out_all, named, schedule_of};
 use super::timers::Reschedule;
 use super::{EngineCore, EngineError};
@@ -19,11 +19,13 @@ use chrono::{DateTime, Utc};
 use firebreak_adapters::{ChatEventKind, UserRef};
 use std::time::Instant;
 
-/// One line of chat, from its own inbox row.
+/// One line of chat, from its own inbox row, or a command already built
+/// (a button, a pin).
 #[derive(Debug, Clone)]
 pub enum Said {
     Command(Execute),
     Message(MessageSaid),
+    Typed(ApplyCommand),
 }
 
 impl Said {
@@ -226,21 +228,16 @@ async fn stage_line(
     match line {
         Said::Command(command) => stage_text(core, staged, command).await,
         Said::Message(message) => stage_message(core, staged, message).await,
+        Said::Typed(typed) => {
+            let ApplyCommand {
+                command,
+                user,
+                source,
+                origin,
+            } = typed;
+            stage_command(core, staged, command, user, source, *origin).await
+        }
     }
-}
-
-/// Decides a command, persists its events, then carries out their effects.
-pub(super) async fn apply_command(
-    core: &EngineCore,
-    incident: &mut Incident,
-    command: &Command,
-    user: &UserRef,
-    source: &Source,
-    origin: Option<i64>,
-) -> Result<Reply, EngineError> {
-    let mut staged = Staged::new(incident);
-    let reply = stage_command(core, &mut staged, command, user, source, origin).await;
-    staged.settle(core, incident, reply).await
 }
 
 async fn stage_text(

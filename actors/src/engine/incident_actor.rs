@@ -132,15 +132,7 @@ impl Handler<ApplyCommand> for IncidentActor {
 
     fn handle(&mut self, message: ApplyCommand, _ctx: &mut Self::Context) -> Self::Result {
         self.atomically(move |core, mut incident| async move {
-            let result = chat::apply_command(
-                &core,
-                &mut incident,
-                &message.command,
-                &message.user,
-                &message.source,
-                message.origin,
-            )
-            .await;
+            let result = chat::apply_line(&core, &mut incident, &Said::Typed(message)).await;
             (incident, result)
         })
     }

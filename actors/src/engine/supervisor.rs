@@ -375,6 +375,7 @@ impl Supervisor {
         let kind = match Said::from_event(event.kind, source.clone(), origin) {
             Ok(Said::Command(execute)) => return self.deliver(id, execute).map(handled),
             Ok(Said::Message(said)) => return self.deliver(id, said).map(handled),
+            Ok(Said::Typed(typed)) => return self.deliver(id, typed).map(handled),
             Err(kind) => *kind,
         };
         let delivered = match kind {

@@ -120,45 +120,15 @@ async fn commit(store: &Store, batch: Vec<(Change, Reply)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{DomainEvent, Incident, Severity};
-    use crate::store::RecordedEvent;
-    use chrono::Utc;
-    use firebreak_adapters::{Platform, UserRef};
+    use crate::incident::Incident;
+    use crate::store::{declared, noted};
 
     async fn incident(store: &Store, title: &str) -> Incident {
-        let declared = RecordedEvent {
-            event: DomainEvent::Declared {
-                title: title.into(),
-                severity: Severity::new(2).expect("severity"),
-                summary: None,
-                impact: None,
-                reporter: UserRef::new(Platform::Api, "api"),
-                lead: None,
-                platform: Platform::Api,
-                private: false,
-                report: None,
-                labels: Default::default(),
-            },
-            actor: None,
-            at: Utc::now(),
-        };
         store
-            .create_incident(&declared, None, |_| Vec::new())
+            .create_incident(&declared(title, Default::default()), None, |_| Vec::new())
             .await
             .expect("create")
             .expect("new")
-    }
-
-    fn note(incident: &Incident, text: &str) -> Change {
-        let event = DomainEvent::NoteAdded { text: text.into() };
-        let mut after = incident.clone();
-        after.apply(&event, Utc::now());
-        let recorded = RecordedEvent {
-            event,
-            actor: None,
-            at: Utc::now(),
-        };
-        Change::new(incident, after, vec![recorded])
     }
 
     #[tokio::test]
@@ -171,14 +141,14 @@ mod tests {
         }
         let stale_one = incidents[7].clone();
         store
-            .append(&note(&stale_one, "got there first"))
+            .append(&noted(&stale_one, "got there first", None))
             .await
             .expect("append");
 
         // Sent at once, they queue together and go as few batches.
         let writes = incidents.iter().map(|incident| {
             let writer = writer.clone();
-            let change = note(incident, "batched");
+            let change = noted(incident, "batched", None);
             async move { writer.append(change).await }
         });
         let outcomes = futures_util::future::join_all(writes).await;

@@ -536,29 +536,10 @@ fn projection(incident: &Incident) -> incident::ActiveModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{Severity, Status};
+    use crate::incident::Status;
     use firebreak_adapters::{Platform, UserRef};
 
-    use crate::store::temporary_store;
-
-    fn declared(title: &str, labels: std::collections::BTreeMap<String, String>) -> RecordedEvent {
-        RecordedEvent {
-            event: DomainEvent::Declared {
-                title: title.into(),
-                severity: Severity::new(2).expect("severity"),
-                summary: None,
-                impact: None,
-                reporter: UserRef::new(Platform::Api, "api"),
-                lead: None,
-                platform: Platform::Api,
-                private: false,
-                report: None,
-                labels,
-            },
-            actor: None,
-            at: Utc::now(),
-        }
-    }
+    use crate::store::{declared, noted, temporary_store};
 
     async fn inbox_row(store: &Store, event_id: &str) -> i64 {
         match store
@@ -569,18 +550,6 @@ mod tests {
             crate::store::InboxInsert::Inserted(id) => id,
             crate::store::InboxInsert::Duplicate => panic!("{event_id} is new"),
         }
-    }
-
-    fn note(incident: &Incident, text: &str, by: &UserRef) -> Change {
-        let event = DomainEvent::NoteAdded { text: text.into() };
-        let mut after = incident.clone();
-        after.apply(&event, Utc::now());
-        let recorded = RecordedEvent {
-            event,
-            actor: Some(by.clone()),
-            at: Utc::now(),
-        };
-        Change::new(incident, after, vec![recorded])
     }
 
     #[tokio::test]
@@ -610,10 +579,10 @@ mod tests {
         let ana = UserRef::new(Platform::Memory, "ana");
         let bo = UserRef::new(Platform::Memory, "bo");
 
-        let mut to_a = note(&a, "from a", &ana);
+        let mut to_a = noted(&a, "from a", Some(&ana));
         to_a.origins = vec![first];
         to_a.speakers = vec![ana.clone(), bo.clone(), ana.clone()];
-        let mut to_b = note(&b, "from b", &bo);
+        let mut to_b = noted(&b, "from b", Some(&bo));
         to_b.origins = vec![second, replayed];
         let outcomes = store.append_many(&[to_a, to_b]).await.expect("written");
 
@@ -643,7 +612,7 @@ mod tests {
         assert_eq!(spoke, [("ana".to_owned(), 2), ("bo".to_owned(), 1)]);
 
         // Counted again later, the counts add up.
-        let mut again = note(&stored_a, "later", &ana);
+        let mut again = noted(&stored_a, "later", Some(&ana));
         again.speakers = vec![bo.clone()];
         store.append(&again).await.expect("append");
         let bo_count = store
@@ -667,11 +636,11 @@ mod tests {
             .expect("new");
         let ana = UserRef::new(Platform::Memory, "ana");
         store
-            .append(&note(&a, "first", &ana))
+            .append(&noted(&a, "first", Some(&ana)))
             .await
             .expect("append");
         // Decided on the state before "first": its number is taken.
-        let stale = note(&a, "stale", &ana);
+        let stale = noted(&a, "stale", Some(&ana));
         let error = store.append(&stale).await.expect_err("stale");
         assert!(
             matches!(error, StoreError::Conflict(id) if id == a.id().0),

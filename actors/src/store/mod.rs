@@ -141,3 +141,47 @@ pub(crate) async fn temporary_store(name: &str) -> (Store, std::path::PathBuf) {
         .expect("migrate");
     (store, path)
 }
+
+/// A `Declared` event for a test incident on the API platform.
+#[cfg(test)]
+pub(crate) fn declared(
+    title: &str,
+    labels: std::collections::BTreeMap<String, String>,
+) -> RecordedEvent {
+    use crate::incident::{DomainEvent, Severity};
+    use firebreak_adapters::{Platform, UserRef};
+    RecordedEvent {
+        event: DomainEvent::Declared {
+            title: title.into(),
+            severity: Severity::new(2).expect("severity"),
+            summary: None,
+            impact: None,
+            reporter: UserRef::new(Platform::Api, "api"),
+            lead: None,
+            platform: Platform::Api,
+            private: false,
+            report: None,
+            labels,
+        },
+        actor: None,
+        at: chrono::Utc::now(),
+    }
+}
+
+/// A note on `incident`, as the change from its current state.
+#[cfg(test)]
+pub(crate) fn noted(
+    incident: &crate::incident::Incident,
+    text: &str,
+    by: Option<&firebreak_adapters::UserRef>,
+) -> Change {
+    let event = crate::incident::DomainEvent::NoteAdded { text: text.into() };
+    let mut after = incident.clone();
+    after.apply(&event, chrono::Utc::now());
+    let recorded = RecordedEvent {
+        event,
+        actor: by.cloned(),
+        at: chrono::Utc::now(),
+    };
+    Change::new(incident, after, vec![recorded])
+}
