@@ -196,11 +196,81 @@ pub fn percentile<T: Copy>(sorted: &[T], percent: f64) -> Option<T> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-/// The value at `percent` of sorted durations, in milliseconds with two
-/// decimals, or `n/a` when there are none: how every table prints a
-/// latency.
-pub fn millis(sorted: &[Duration], percent: f64) -> String {
-    percentile(sorted, percent)
+/// Answer times, kept as counts in buckets 1 % wide: a few KiB however
+/// long the run, so a load test's memory is the server's, not a list of
+/// samples growing by one per request.
+#[derive(Debug, Clone, Default)]
+pub struct Latencies {
+    counts: Vec<u64>,
+    total: u64,
+    max: Duration,
+}
+
+impl Latencies {
+    /// Each bucket is this much wider than the one before, from 1 µs.
+    const GROWTH: f64 = 1.01;
+
+    fn bucket(latency: Duration) -> usize {
+        let micros = latency.as_secs_f64() * 1e6;
+        if micros <= 1.0 {
+            return 0;
+        }
+        (micros.ln() / Self::GROWTH.ln()).ceil() as usize
+    }
+
+    pub fn record(&mut self, latency: Duration) {
+        let bucket = Self::bucket(latency);
+        if self.counts.len() <= bucket {
+            self.counts.resize(bucket + 1, 0);
+        }
+        self.counts[bucket] += 1;
+        self.total += 1;
+        self.max = self.max.max(latency);
+    }
+
+    pub fn len(&self) -> usize {
+        self.total as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The latency at `percent` (0–100), to within 1 %: the upper edge of
+    /// its bucket, never above the largest seen; `None` when empty.
+    pub fn percentile(&self, percent: f64) -> Option<Duration> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((percent.clamp(0.0, 100.0) / 100.0 * self.total as f64).ceil() as u64)
+            .clamp(1, self.total);
+        let mut seen = 0;
+        for (bucket, count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                let edge = Duration::from_secs_f64(Self::GROWTH.powi(bucket as i32) / 1e6);
+                return Some(edge.min(self.max));
+            }
+        }
+        Some(self.max)
+    }
+}
+
+impl FromIterator<Duration> for Latencies {
+    fn from_iter<I: IntoIterator<Item = Duration>>(latencies: I) -> Self {
+        let mut all = Latencies::default();
+        for latency in latencies {
+            all.record(latency);
+        }
+        all
+    }
+}
+
+/// The latency at `percent`, in milliseconds with two decimals, or `n/a`
+/// when there are none: how every table prints a latency.
+pub fn millis(latencies: &Latencies, percent: f64) -> String {
+    latencies
+        .percentile(percent)
         .map(|latency| format!("{:.2}", latency.as_secs_f64() * 1e3))
         .unwrap_or_else(|| "n/a".into())
 }
@@ -356,8 +426,8 @@ pub async fn declare_many(
 /// An open-loop load: request `n` of `count` is started at `n / rate`
 /// seconds, whether or not earlier ones have been answered, as real
 /// senders do. `send(n)` says whether request `n` succeeded. Returns the
-/// sorted times of those that did, and how many did not.
-pub async fn open_loop<F, Fut>(count: usize, rate: f64, send: F) -> (Vec<Duration>, usize)
+/// times of those that did, and how many did not.
+pub async fn open_loop<F, Fut>(count: usize, rate: f64, send: F) -> (Latencies, usize)
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = bool> + Send + 'static,
@@ -379,13 +449,14 @@ where
         });
     }
     drop(results);
-    let mut latencies = Vec::with_capacity(count);
+    let mut latencies = Latencies::default();
     while let Some(answer) = answers.recv().await {
-        latencies.extend(answer);
+        if let Some(latency) = answer {
+            latencies.record(latency);
+        }
     }
     // A task that panicked sent nothing: it failed too.
     let failed = count - latencies.len();
-    latencies.sort_unstable();
     (latencies, failed)
 }
 
@@ -467,7 +538,34 @@ impl SplitMix64 {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{millis, percentile, Latencies};
+    use std::time::Duration;
+
+    #[test]
+    fn latencies_keep_percentiles_to_within_a_percent_in_fixed_memory() {
+        let latencies: Latencies = (1..=10_000u64).map(Duration::from_micros).collect();
+        assert_eq!(latencies.len(), 10_000);
+        let near = |percent: f64, micros: f64| {
+            let got = latencies.percentile(percent).expect("some").as_secs_f64() * 1e6;
+            assert!(
+                (got - micros).abs() <= micros * 0.011,
+                "p{percent}: {got} µs, not within 1 % of {micros}"
+            );
+        };
+        near(50.0, 5_000.0);
+        near(99.0, 9_900.0);
+        assert_eq!(
+            latencies.percentile(100.0),
+            Some(Duration::from_micros(10_000))
+        );
+        assert!(
+            latencies.counts.len() < 1_000,
+            "{} buckets",
+            latencies.counts.len()
+        );
+        assert_eq!(Latencies::default().percentile(50.0), None);
+        assert_eq!(millis(&Latencies::default(), 50.0), "n/a");
+    }
 
     #[test]
     fn percentile_of_an_empty_slice_is_none() {

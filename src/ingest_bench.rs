@@ -5,7 +5,7 @@
 //! the same load in the same run, and the ratio of the two: absolute
 //! numbers on a shared machine drift, the ratio much less.
 
-use crate::bench::{millis, open_loop, start_bare_handler, BenchDatabase};
+use crate::bench::{millis, open_loop, start_bare_handler, BenchDatabase, Latencies};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use firebreak_adapters::slack::verify;
@@ -32,7 +32,7 @@ pub struct Load {
     pub failed: usize,
     pub elapsed: Duration,
     /// Per request, sorted.
-    pub latencies: Vec<Duration>,
+    pub latencies: Latencies,
 }
 
 impl Load {
@@ -47,7 +47,7 @@ pub struct IngestReport {
     pub bare: Load,
     pub paced_rate: f64,
     /// Ack times in the paced phase, sorted, and how many failed.
-    pub paced: (Vec<Duration>, usize),
+    pub paced: (Latencies, usize),
 }
 
 impl fmt::Display for IngestReport {
@@ -125,8 +125,7 @@ pub(crate) async fn drive(url: &str, events: usize, clients: usize) -> Load {
         .collect()
         .await;
     let elapsed = started.elapsed();
-    let mut latencies: Vec<Duration> = results.iter().flatten().copied().collect();
-    latencies.sort_unstable();
+    let latencies: Latencies = results.iter().flatten().copied().collect();
     Load {
         acked: latencies.len(),
         failed: results.len() - latencies.len(),

@@ -4,7 +4,9 @@
 //! incident listings. Counts every request that did not succeed, and
 //! reports the resident set at the start and the end, which should match.
 
-use crate::bench::{millis, open_loop, resident_set_bytes, wait_for_conversations, BenchDatabase};
+use crate::bench::{
+    millis, open_loop, resident_set_bytes, wait_for_conversations, BenchDatabase, Latencies,
+};
 use crate::config::{Secret, Settings};
 use crate::ingest_bench::{drive, signed, SIGNING_SECRET};
 use crate::startup::Application;
@@ -35,10 +37,9 @@ pub struct LoadReport {
     pub errors: usize,
     /// Errors by request kind and failure (`command_503`, `list_timeout`).
     pub failures: BTreeMap<String, usize>,
-    /// Answer times, sorted.
-    pub latencies: Vec<Duration>,
-    /// Answer times of each kind of request, sorted.
-    pub latencies_by_kind: BTreeMap<&'static str, Vec<Duration>>,
+    pub latencies: Latencies,
+    /// Answer times of each kind of request.
+    pub latencies_by_kind: BTreeMap<&'static str, Latencies>,
     pub rss_start: u64,
     /// The resident set after each tenth of the run.
     pub rss_samples: Vec<u64>,
@@ -110,7 +111,7 @@ struct Tally {
     /// Failed requests by kind and how they failed (`command_503`).
     failures: BTreeMap<String, usize>,
     /// Answer times of the requests that succeeded, by kind.
-    latencies: BTreeMap<&'static str, Vec<Duration>>,
+    latencies: BTreeMap<&'static str, Latencies>,
 }
 
 type SharedTally = Arc<Mutex<Tally>>;
@@ -155,7 +156,7 @@ async fn send(http: reqwest::Client, base: String, request: Request, tally: Shar
                     .latencies
                     .entry(kind)
                     .or_default()
-                    .push(sent.elapsed());
+                    .record(sent.elapsed());
             }
             return true;
         }
@@ -253,7 +254,7 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
         )
     })
     .await;
-    let (failures, mut latencies_by_kind) = tally
+    let (failures, latencies_by_kind) = tally
         .lock()
         .map(|mut tally| {
             (
@@ -262,9 +263,6 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<LoadReport> {
             )
         })
         .unwrap_or_default();
-    for latencies in latencies_by_kind.values_mut() {
-        latencies.sort_unstable();
-    }
     let drain_deadline = Instant::now() + Duration::from_secs(30);
     let mut backlog_end = store.inbox_backlog().await?;
     while backlog_end > 0 && Instant::now() < drain_deadline {

@@ -11,7 +11,7 @@
 //! the bot's pacing both run `speed` times faster than Slack; the drain
 //! time is also printed scaled back to Slack's clock.
 
-use crate::bench::{millis, open_loop, percentile, start_bare_handler, BenchDatabase};
+use crate::bench::{millis, open_loop, start_bare_handler, BenchDatabase, Latencies};
 use crate::config::{Secret, Settings};
 use crate::startup::Application;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -40,9 +40,9 @@ pub struct StormReport {
     pub declared: usize,
     pub declare_failed: usize,
     /// API answer times for the declarations, sorted.
-    pub api_latencies: Vec<Duration>,
+    pub api_latencies: Latencies,
     /// The bare handler's answer times under the same schedule, sorted.
-    pub bare_latencies: Vec<Duration>,
+    pub bare_latencies: Latencies,
     /// From the first declaration to the last incident having its channel
     /// and headline; `None` if that never happened before the deadline.
     pub drained: Option<Duration>,
@@ -75,8 +75,10 @@ impl fmt::Display for StormReport {
                 )?;
             }
         }
-        let p50 = |latencies: &[Duration]| {
-            percentile(latencies, 50.0).map_or(0.0, |latency| latency.as_secs_f64())
+        let p50 = |latencies: &Latencies| {
+            latencies
+                .percentile(50.0)
+                .map_or(0.0, |latency| latency.as_secs_f64())
         };
         writeln!(
             f,
@@ -252,7 +254,7 @@ pub(crate) fn start_fake_slack(fake: Arc<FakeSlack>) -> std::io::Result<std::net
 }
 
 /// Sends `count` declarations to `url`, evenly spread over `within`.
-async fn declare_on_schedule(url: &str, count: usize, within: Duration) -> (Vec<Duration>, usize) {
+async fn declare_on_schedule(url: &str, count: usize, within: Duration) -> (Latencies, usize) {
     let http = reqwest::Client::new();
     let rate = count as f64 / within.as_secs_f64().max(1e-3);
     open_loop(count, rate, |n| {
