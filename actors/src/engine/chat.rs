@@ -119,11 +119,15 @@ impl Staged {
         if self.events.is_empty() && self.origins.is_empty() && self.speakers.is_empty() {
             return Ok(AppendOutcome::Appended);
         }
-        let timers = schedule_of(core, &self.next);
         let events = std::mem::take(&mut self.events);
         let appended = events.len() as u64;
+        // Only events move timers; a run of plain messages skips both
+        // schedules.
+        let timers = (appended > 0).then(|| schedule_of(core, &self.next));
         let change = Change {
-            timers: (timers != schedule_of(core, incident)).then(|| timers.clone()),
+            timers: timers
+                .clone()
+                .filter(|timers| *timers != schedule_of(core, incident)),
             origins: std::mem::take(&mut self.origins),
             speakers: std::mem::take(&mut self.speakers),
             ..Change::new(incident, self.next.clone(), events)
@@ -131,7 +135,7 @@ impl Staged {
         match core.changes.append(change).await {
             Ok(AppendOutcome::Appended) => {
                 *incident = self.next.clone();
-                if appended > 0 {
+                if let Some(timers) = timers {
                     core.timers.do_send(Reschedule {
                         incident: incident.id(),
                         timers,
