@@ -5,8 +5,8 @@
 
 use super::chat::{self, Said};
 use super::messages::{
-    ApplyChat, ApplyCommand, ApplyEdits, Execute, FireTimer, MessageSaid, OpenEditForm,
-    RecordConversationRename, Reply, Snapshot, Welcome,
+    ApplyChat, ApplyCommand, ApplyEdits, FireTimer, OpenEditForm, RecordConversationRename, Reply,
+    Snapshot, Welcome,
 };
 use super::run::{self, SharedCore};
 use super::supervisor::{ActorStopped, BindConversation, Supervisor};
@@ -116,17 +116,6 @@ impl Actor for IncidentActor {
     }
 }
 
-impl Handler<Execute> for IncidentActor {
-    type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
-
-    fn handle(&mut self, message: Execute, _ctx: &mut Self::Context) -> Self::Result {
-        self.atomically(move |core, mut incident| async move {
-            let result = chat::apply_line(&core, &mut incident, &Said::Command(message)).await;
-            (incident, result)
-        })
-    }
-}
-
 impl Handler<ApplyCommand> for IncidentActor {
     type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
 
@@ -219,17 +208,6 @@ impl Handler<FireTimer> for IncidentActor {
     fn handle(&mut self, message: FireTimer, _ctx: &mut Self::Context) -> Self::Result {
         self.atomically(move |core, mut incident| async move {
             let result = run::fire_timer(&core, &mut incident, &message.reminder).await;
-            (incident, result)
-        })
-    }
-}
-
-impl Handler<MessageSaid> for IncidentActor {
-    type Result = AtomicResponse<Self, Result<Reply, EngineError>>;
-
-    fn handle(&mut self, message: MessageSaid, _ctx: &mut Self::Context) -> Self::Result {
-        self.atomically(move |core, mut incident| async move {
-            let result = chat::apply_line(&core, &mut incident, &Said::Message(message)).await;
             (incident, result)
         })
     }

@@ -42,9 +42,9 @@ pub struct Declare {
     pub origin: Option<i64>,
 }
 
-/// Run command text (`severity 1`) against one incident.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<Reply, EngineError>")]
+/// Command text (`severity 1`) for one incident: a line of chat, or an
+/// API command.
+#[derive(Debug, Clone)]
 pub struct Execute {
     pub text: String,
     pub user: UserRef,
@@ -157,8 +157,7 @@ pub struct FireTimer {
 }
 
 /// Someone said something (not a command) in the incident conversation.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<Reply, EngineError>")]
+#[derive(Debug, Clone)]
 pub struct MessageSaid {
     pub user: UserRef,
     pub text: String,

@@ -373,9 +373,18 @@ impl Supervisor {
     ) -> Answer<Self, Result<Handled, EngineError>> {
         let source = Source::Chat(conversation);
         let kind = match Said::from_event(event.kind, source.clone(), origin) {
-            Ok(Said::Command(execute)) => return self.deliver(id, execute).map(handled),
-            Ok(Said::Message(said)) => return self.deliver(id, said).map(handled),
-            Ok(Said::Typed(typed)) => return self.deliver(id, typed).map(handled),
+            Ok(line) => {
+                return self
+                    .deliver(id, ApplyChat { lines: vec![line] })
+                    .map(|result| {
+                        result.and_then(|replies| {
+                            replies
+                                .into_iter()
+                                .next()
+                                .map_or(Ok(Handled::Ignored), handled)
+                        })
+                    })
+            }
             Err(kind) => *kind,
         };
         let delivered = match kind {
