@@ -406,6 +406,7 @@ pub async fn declare_many(
                     private: false,
                     report: None,
                     labels: Default::default(),
+                    announce: None,
                 };
                 let incident = supervisor
                     .send(Declare {

@@ -34,6 +34,98 @@ pub struct Settings {
     pub workflows: Vec<WorkflowSettings>,
     /// `keyword = "reply"`: said in an incident conversation, answered.
     pub keywords: BTreeMap<String, String>,
+    /// `[alerts.sources.NAME]`: monitoring tools that send alerts.
+    pub alerts: AlertSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    pub sources: BTreeMap<String, AlertSourceSettings>,
+}
+
+/// One monitoring tool's deliveries and what its alerts do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSourceSettings {
+    /// `alertmanager`, `grafana` or `generic`: which receiver it posts to.
+    pub kind: String,
+    /// Deliveries carry `Authorization: Bearer <token>`…
+    pub token: Option<Secret>,
+    /// …or an HMAC-SHA256 of the body, hex, in `signature_header`.
+    pub hmac_secret: Option<Secret>,
+    pub signature_header: Option<String>,
+    /// When set, the signature covers `<timestamp>:<body>` and the
+    /// timestamp (Unix seconds) comes in this header.
+    pub timestamp_header: Option<String>,
+    /// The label holding an alert's severity.
+    pub severity_label: String,
+    /// That label's values and the severities (1–4) they mean.
+    pub severities: BTreeMap<String, u8>,
+    /// For a missing or unknown severity label.
+    pub default_severity: u8,
+    /// Alerts this severe or more (1 is most) may open an incident.
+    pub open_up_to: u8,
+    /// Incident title and summary templates (`{{labels.service}}`,
+    /// `{{annotations.summary}}`, `{{title}}`, `{{count}}`).
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub platform: Option<String>,
+    /// Where its incidents are announced (a channel or room id).
+    pub announce: Option<String>,
+    /// `[[alerts.sources.NAME.routes]]`: labels → platform/announce.
+    pub routes: Vec<AlertRouteSettings>,
+    /// Group by these labels rather than the tool's own group key.
+    pub group_by: Vec<String>,
+    /// New groups sharing `storm_labels` fold into the incident opened
+    /// first, within this long of its opening.
+    pub group_window: String,
+    pub storm_labels: Vec<String>,
+    /// `suggest` (say `status mitigated` in chat) or `mitigate`, when the
+    /// last firing alert resolves.
+    pub on_resolved: String,
+    /// Alertmanager's address, for `silence`.
+    pub alertmanager_url: Option<String>,
+}
+
+impl Default for AlertSourceSettings {
+    fn default() -> Self {
+        Self {
+            kind: String::new(),
+            token: None,
+            hmac_secret: None,
+            signature_header: None,
+            timestamp_header: None,
+            severity_label: "severity".to_owned(),
+            severities: BTreeMap::from([
+                ("critical".to_owned(), 1),
+                ("error".to_owned(), 2),
+                ("warning".to_owned(), 3),
+                ("info".to_owned(), 4),
+            ]),
+            default_severity: 3,
+            open_up_to: 2,
+            title: None,
+            summary: None,
+            platform: None,
+            announce: None,
+            routes: Vec::new(),
+            group_by: Vec::new(),
+            group_window: "2m".to_owned(),
+            storm_labels: Vec::new(),
+            on_resolved: "suggest".to_owned(),
+            alertmanager_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertRouteSettings {
+    /// Every label here must match.
+    pub labels: BTreeMap<String, String>,
+    pub platform: Option<String>,
+    pub announce: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,6 +3,7 @@
 //! Tests start the real application through [`startup::Application`].
 
 pub mod actors_bench;
+pub mod alert_sources;
 pub mod bench;
 pub mod commands_bench;
 pub mod config;

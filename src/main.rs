@@ -85,6 +85,11 @@ enum BenchCommand {
         /// bot's pacing) run, so the storm drains in seconds.
         #[arg(long, default_value_t = 30.0)]
         speed: f64,
+        /// Send Alertmanager alerts (one per delivery) instead of API
+        /// declarations, spread over this many services: reports the
+        /// incidents opened per alert.
+        #[arg(long)]
+        alert_services: Option<usize>,
     },
     /// Memory per live incident actor and the time to declare them.
     Actors {
@@ -265,11 +270,13 @@ async fn run_bench(command: BenchCommand, database: Option<String>) -> anyhow::R
             incidents,
             within_s,
             speed,
+            alert_services,
         } => storm_bench::run(storm_bench::StormOptions {
             incidents,
             within: std::time::Duration::from_secs(within_s),
             speed,
             database_url: database,
+            alert_services,
         })
         .await
         .context("storm benchmark failed")?
@@ -342,6 +349,13 @@ fn all_scenarios() -> Vec<BenchCommand> {
             incidents: 500,
             within_s: 10,
             speed: 30.0,
+            alert_services: None,
+        },
+        BenchCommand::Storm {
+            incidents: 500,
+            within_s: 10,
+            speed: 30.0,
+            alert_services: Some(10),
         },
         BenchCommand::Footprint { incidents: 100_000 },
         BenchCommand::Load {
@@ -395,15 +409,22 @@ fn bench_args(scenario: &BenchCommand) -> Vec<String> {
             incidents,
             within_s,
             speed,
-        } => vec![
-            "storm".into(),
-            "--incidents".into(),
-            incidents.to_string(),
-            "--within-s".into(),
-            within_s.to_string(),
-            "--speed".into(),
-            speed.to_string(),
-        ],
+            alert_services,
+        } => {
+            let mut args = vec![
+                "storm".into(),
+                "--incidents".into(),
+                incidents.to_string(),
+                "--within-s".into(),
+                within_s.to_string(),
+                "--speed".into(),
+                speed.to_string(),
+            ];
+            if let Some(services) = alert_services {
+                args.extend(["--alert-services".into(), services.to_string()]);
+            }
+            args
+        }
         BenchCommand::Actors { incidents } => {
             vec!["actors".into(), "--incidents".into(), list(incidents)]
         }

@@ -72,6 +72,7 @@ pub async fn run(
                 private: false,
                 report: None,
                 labels: Default::default(),
+                announce: None,
             },
             actor: None,
             at: Utc::now(),

@@ -176,6 +176,7 @@ impl Application {
         }
 
         let pagers = pagers(&settings, Arc::new(ClockSleeper(clock.clone())))?;
+        let alert_sources = crate::alert_sources::AlertSources::from_settings(&settings)?;
         let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
             store: store.clone(),
@@ -205,6 +206,7 @@ impl Application {
             lead_message_counts_as_update: settings.reminders.lead_message_counts_as_update,
             follow_up_digest_every: settings.follow_up_digest_every()?,
             max_restarts: 3,
+            alert_sources: alert_sources.rules,
         });
         let supervisor = Supervisor::new(core.clone()).start();
         timers.do_send(AttachSupervisor(supervisor.clone().recipient()));
@@ -234,6 +236,8 @@ impl Application {
             slack,
             teams,
             web_open: settings.web.open && address.ip().is_loopback(),
+            alert_receivers: alert_sources.receivers,
+            inbox_wake: inbox_wake.clone(),
         });
         if let Some(app_token) = &settings.slack.app_token {
             if state.slack.is_some() {

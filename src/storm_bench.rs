@@ -32,6 +32,10 @@ pub struct StormOptions {
     /// How many times faster than Slack the fake and the pacing run.
     pub speed: f64,
     pub database_url: Option<String>,
+    /// Send Alertmanager deliveries instead of API declarations: one alert
+    /// per delivery, each its own group, spread over this many services
+    /// (the storm label), so the bot should open one incident per service.
+    pub alert_services: Option<usize>,
 }
 
 pub struct StormReport {
@@ -50,6 +54,8 @@ pub struct StormReport {
     pub headlines: usize,
     pub calls: usize,
     pub rate_limited: usize,
+    /// In the alert storm: the incidents the alerts opened.
+    pub opened_by_alerts: Option<u64>,
 }
 
 impl fmt::Display for StormReport {
@@ -61,8 +67,23 @@ impl fmt::Display for StormReport {
             "storm_declare_window {:.1} s",
             self.options.within.as_secs_f64()
         )?;
-        writeln!(f, "storm_declared {} incidents", self.declared)?;
-        writeln!(f, "storm_declare_failed {} incidents", self.declare_failed)?;
+        match (self.opened_by_alerts, self.options.alert_services) {
+            (Some(opened), Some(services)) => {
+                writeln!(f, "storm_alerts_sent {} alerts", self.declared)?;
+                writeln!(f, "storm_alerts_failed {} alerts", self.declare_failed)?;
+                writeln!(f, "storm_alert_services {services} services")?;
+                writeln!(f, "storm_incidents_opened {opened} incidents")?;
+                writeln!(
+                    f,
+                    "storm_incidents_per_alert {:.3} incidents",
+                    opened as f64 / self.declared.max(1) as f64
+                )?;
+            }
+            _ => {
+                writeln!(f, "storm_declared {} incidents", self.declared)?;
+                writeln!(f, "storm_declare_failed {} incidents", self.declare_failed)?;
+            }
+        }
         for (name, latencies) in [
             ("storm_api", &self.api_latencies),
             ("bare_handler", &self.bare_latencies),
@@ -274,6 +295,65 @@ async fn declare_on_schedule(url: &str, count: usize, within: Duration) -> (Late
     .await
 }
 
+const ALERT_TOKEN: &str = "storm-alert-token";
+
+/// Sends `count` Alertmanager deliveries to `url`, evenly spread over
+/// `within`: each one alert of its own name (so its own group), on one of
+/// `services` services.
+async fn alert_on_schedule(
+    url: &str,
+    count: usize,
+    within: Duration,
+    services: usize,
+) -> (Latencies, usize) {
+    let http = reqwest::Client::new();
+    let rate = count as f64 / within.as_secs_f64().max(1e-3);
+    open_loop(count, rate, |n| {
+        let service = format!("service-{}", n % services.max(1));
+        let name = format!("StormCheck{n}");
+        let labels = json!({ "alertname": name, "service": service, "severity": "critical" });
+        let request = http.post(url).bearer_auth(ALERT_TOKEN).json(&json!({
+            "version": "4",
+            "groupKey": format!("{{}}:{{alertname=\"{name}\", service=\"{service}\"}}"),
+            "truncatedAlerts": 0,
+            "status": "firing",
+            "receiver": "firebreak",
+            "groupLabels": { "alertname": name, "service": service },
+            "commonLabels": labels,
+            "commonAnnotations": { "summary": format!("{service} checks failing") },
+            "externalURL": "http://alertmanager.example:9093",
+            "alerts": [{
+                "status": "firing",
+                "labels": labels,
+                "annotations": { "summary": format!("{service} checks failing") },
+                "startsAt": "2026-11-25T10:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example/graph",
+                "fingerprint": format!("{n:016x}"),
+            }],
+        }));
+        async move {
+            request
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
+        }
+    })
+    .await
+}
+
+/// A counter's value in the app's `/metrics`.
+async fn metric(base: &str, name: &str) -> Option<u64> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// Must run inside an actix system.
 pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
     let database = BenchDatabase::new("storm", options.database_url.clone());
@@ -287,14 +367,67 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
     settings.slack.api_base_url = format!("http://{slack}/api/");
     settings.slack.announce_channel = Some(ANNOUNCE.to_owned());
     settings.slack.pacing_speed = options.speed;
+    if options.alert_services.is_some() {
+        settings.alerts.sources.insert(
+            "storm".to_owned(),
+            crate::config::AlertSourceSettings {
+                kind: "alertmanager".to_owned(),
+                token: Some(Secret::new(ALERT_TOKEN)),
+                storm_labels: vec!["service".to_owned()],
+                // The whole storm is one window.
+                group_window: "1h".to_owned(),
+                platform: Some("slack".to_owned()),
+                ..Default::default()
+            },
+        );
+    }
     let app = Application::build(settings).await?;
-    let api = format!("http://{}/api/v1/incidents", app.address());
+    let base = format!("http://{}", app.address());
     actix::spawn(app.run_until_stopped());
 
     let started = Instant::now();
-    let (api_latencies, declare_failed) =
-        declare_on_schedule(&api, options.incidents, options.within).await;
-    let declared = api_latencies.len();
+    let (api_latencies, declare_failed) = match options.alert_services {
+        Some(services) => {
+            alert_on_schedule(
+                &format!("{base}/api/v1/alerts/alertmanager"),
+                options.incidents,
+                options.within,
+                services,
+            )
+            .await
+        }
+        None => {
+            declare_on_schedule(
+                &format!("{base}/api/v1/incidents"),
+                options.incidents,
+                options.within,
+            )
+            .await
+        }
+    };
+    let sent = api_latencies.len();
+    // With alerts, what drains is the incidents they opened: wait until
+    // every delivery was filed, then count.
+    let opened_by_alerts = match options.alert_services {
+        Some(_) => {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while metric(&base, "firebreak_alerts_received_total")
+                .await
+                .unwrap_or(0)
+                < sent as u64
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Some(
+                metric(&base, "firebreak_incidents_opened_by_alerts_total")
+                    .await
+                    .unwrap_or(0),
+            )
+        }
+        None => None,
+    };
+    let declared = opened_by_alerts.map_or(sent, |opened| opened as usize);
 
     // The slowest pipeline's pace (one channel per incident, at
     // `conversations.create`'s), doubled, plus a minute: past that, it is
@@ -325,7 +458,8 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
     Ok(StormReport {
         database: database.kind(),
         options,
-        declared,
+        declared: sent,
+        opened_by_alerts,
         declare_failed,
         api_latencies,
         bare_latencies,

@@ -18,6 +18,14 @@ pub struct EngineMetrics {
     pub effect_failures: AtomicU64,
     pub actor_restarts: AtomicU64,
     pub live_incidents: AtomicU64,
+    /// Alerts that arrived, however they were filed.
+    pub alerts_received: AtomicU64,
+    /// Alerts that joined an incident already open (their group's, or a
+    /// storm's first).
+    pub alerts_grouped: AtomicU64,
+    /// Alerts recorded without an incident: too mild to open one.
+    pub alerts_recorded: AtomicU64,
+    pub incidents_opened_by_alerts: AtomicU64,
     latency: Histogram,
 }
 

@@ -184,6 +184,9 @@ pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message 
     if let Some(impact) = incident.impact() {
         message = message.with_field("Impact", RichText::plain(impact));
     }
+    if !incident.alerts().is_empty() {
+        message = message.with_field("Alerts", RichText::plain(alert_count(incident)));
+    }
     // A running clock would be stale between updates; the duration is
     // shown once it is settled.
     if let Some(resolved_at) = incident.resolved_at() {
@@ -214,6 +217,39 @@ pub fn headline(incident: &Incident, policy: &Policy, links: &Links) -> Message 
         "Declared {} UTC",
         incident.declared_at().format("%Y-%m-%d %H:%M")
     )))
+}
+
+/// `3 firing, 1 resolved`.
+pub fn alert_count(incident: &Incident) -> String {
+    let alerts = incident.alerts();
+    match (alerts.firing(), alerts.resolved()) {
+        (firing, 0) => format!("{firing} firing"),
+        (0, resolved) => format!("{resolved} resolved, none firing"),
+        (firing, resolved) => format!("{firing} firing, {resolved} resolved"),
+    }
+}
+
+/// When `events` left the incident with alerts but none firing, and
+/// nobody has mitigated it yet: the suggestion to say so.
+pub fn all_alerts_resolved(incident: &Incident, events: &[DomainEvent]) -> Option<Message> {
+    let resolved_now = events.iter().any(|event| {
+        matches!(event, DomainEvent::AlertsReceived { alerts, .. }
+            if alerts.iter().any(|alert| alert.status == firebreak_adapters::alerts::AlertStatus::Resolved))
+    });
+    let alerts = incident.alerts();
+    let unmitigated = matches!(incident.status(), Status::Triage | Status::Investigating);
+    if !resolved_now || alerts.is_empty() || alerts.firing() > 0 || !unmitigated {
+        return None;
+    }
+    Some(Message::rich(
+        RichText::plain(format!(
+            "✅ All {} alerts of {} have resolved. If the problem is over too, say ",
+            alerts.resolved(),
+            incident.id()
+        ))
+        .code("status mitigated")
+        .text("."),
+    ))
 }
 
 /// The first message in a new incident conversation: what this is and how
@@ -327,6 +363,7 @@ mod tests {
             private: false,
             report: None,
             labels: Default::default(),
+            announce: None,
         };
         let at = Utc
             .with_ymd_and_hms(2026, 11, 24, 9, 30, 0)

@@ -8,6 +8,7 @@
 //! tests and the local demo.
 
 mod adapter;
+pub mod alerts;
 mod event;
 pub mod matrix;
 pub mod memory;

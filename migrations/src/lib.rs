@@ -10,6 +10,7 @@ mod m20261124_000003_create_timers;
 mod m20261124_000004_create_platform_state;
 mod m20261124_000005_create_incident_participants;
 mod m20261124_000006_add_incident_labels;
+mod m20261125_000007_create_alert_groups;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_create_platform_state::Migration),
             Box::new(m20261124_000005_create_incident_participants::Migration),
             Box::new(m20261124_000006_add_incident_labels::Migration),
+            Box::new(m20261125_000007_create_alert_groups::Migration),
         ]
     }
 }

@@ -97,6 +97,31 @@ struct IncidentDetailDto {
     incident: IncidentDto,
     roles: Vec<RoleDto>,
     actions: Vec<ActionDto>,
+    alerts: Vec<AlertDto>,
+    silences: Vec<SilenceDto>,
+}
+
+#[derive(Debug, Serialize)]
+struct AlertDto {
+    source: String,
+    group_key: String,
+    fingerprint: String,
+    name: String,
+    status: &'static str,
+    labels: std::collections::BTreeMap<String, String>,
+    annotations: std::collections::BTreeMap<String, String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    links: Vec<String>,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct SilenceDto {
+    source: String,
+    id: String,
+    until: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -237,7 +262,45 @@ pub async fn show(
     let record = find(&state, id).await?;
     let roles = state.core.store.incident_roles(id).await?;
     let actions = state.core.store.incident_actions(id).await?;
+    // Alerts live in the event log, not the projection.
+    let incident = state.core.store.load_incident(id).await?;
+    let (alerts, silences) = incident
+        .as_ref()
+        .map(|incident| {
+            let alerts = incident.alerts();
+            let attached = alerts
+                .attached()
+                .into_iter()
+                .map(|known| AlertDto {
+                    source: known.source.clone(),
+                    group_key: known.group_key.clone(),
+                    fingerprint: known.alert.fingerprint.clone(),
+                    name: known.alert.name().to_owned(),
+                    status: known.alert.status.as_str(),
+                    labels: known.alert.labels.clone(),
+                    annotations: known.alert.annotations.clone(),
+                    starts_at: known.alert.starts_at,
+                    ends_at: known.alert.ends_at,
+                    links: known.alert.links.clone(),
+                    first_seen: known.first_seen,
+                    last_seen: known.last_seen,
+                })
+                .collect();
+            let silences = alerts
+                .silences()
+                .iter()
+                .map(|silence| SilenceDto {
+                    source: silence.source.clone(),
+                    id: silence.id.clone(),
+                    until: silence.until,
+                })
+                .collect();
+            (attached, silences)
+        })
+        .unwrap_or_default();
     Ok(HttpResponse::Ok().json(IncidentDetailDto {
+        alerts,
+        silences,
         incident: incident_dto(&state, &record),
         roles: roles
             .iter()
@@ -256,6 +319,29 @@ pub async fn show(
             })
             .collect(),
     }))
+}
+
+/// Groups of alerts recorded without an incident (too mild to open one,
+/// and none open), latest first.
+pub async fn recorded_alerts(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let groups = state.core.store.recorded_alert_groups(200).await?;
+    let groups: Vec<serde_json::Value> = groups
+        .into_iter()
+        .map(|group| {
+            serde_json::json!({
+                "source": group.source,
+                "group_key": group.group_key,
+                "status": group.status,
+                "alerts": group.alerts,
+                "first_seen": group.first_seen,
+                "last_seen": group.last_seen,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "recorded": groups })))
 }
 
 /// The post-incident report as Markdown.
@@ -480,6 +566,7 @@ pub async fn declare(
             resolved_at: report.resolved_at,
         }),
         labels: labels(body.labels)?,
+        announce: None,
     };
     let declared = state
         .supervisor

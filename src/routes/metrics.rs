@@ -71,6 +71,26 @@ fn render(metrics: &EngineMetrics, counts: &[(String, i16, i64)], backlog: u64) 
             "Incident actors restarted after a failure.",
             &metrics.actor_restarts,
         ),
+        (
+            "firebreak_alerts_received_total",
+            "Alerts received from monitoring tools.",
+            &metrics.alerts_received,
+        ),
+        (
+            "firebreak_alerts_grouped_total",
+            "Alerts that joined an incident already open.",
+            &metrics.alerts_grouped,
+        ),
+        (
+            "firebreak_alerts_recorded_total",
+            "Alerts recorded without an incident.",
+            &metrics.alerts_recorded,
+        ),
+        (
+            "firebreak_incidents_opened_by_alerts_total",
+            "Incidents that alerts opened.",
+            &metrics.incidents_opened_by_alerts,
+        ),
     ];
     for (name, help, counter) in counters {
         let _ = writeln!(

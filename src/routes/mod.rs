@@ -1,5 +1,6 @@
 //! Every HTTP route, registered in one place.
 
+mod alerts;
 mod auth;
 mod errors;
 mod health;
@@ -39,6 +40,10 @@ pub struct AppState {
     pub teams: Option<TeamsEndpoint>,
     /// The web pages need no login (configured so, on loopback).
     pub web_open: bool,
+    /// Who may deliver alerts, and as which source.
+    pub alert_receivers: Vec<crate::alert_sources::AlertReceiver>,
+    /// Wakes the inbox worker for rows stored outside the inbox writer.
+    pub inbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -125,7 +130,9 @@ pub fn register(config: &mut web::ServiceConfig) {
                 .route(
                     "/incidents/{id}/commands",
                     web::post().to(incidents::command),
-                ),
+                )
+                .route("/alerts", web::get().to(incidents::recorded_alerts))
+                .route("/alerts/{kind}", web::post().to(alerts::receive)),
         )
         .app_data(web::PayloadConfig::new(MAX_WEBHOOK_BYTES))
         .route("/slack/events", web::post().to(slack::events))

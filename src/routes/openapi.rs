@@ -139,6 +139,22 @@ pub fn document() -> Value {
                     "responses": merge(json!({"200": {"description": "Statistics", "content": json_of("Stats")}}), errors(&["400", "401"]))
                 }
             },
+            "/api/v1/alerts": {
+                "get": {
+                    "summary": "Groups of alerts recorded without an incident (too mild to open one), latest first",
+                    "responses": merge(json!({"200": {"description": "`{\"recorded\": [{source, group_key, status, alerts, first_seen, last_seen}]}`"}}), errors(&["401"]))
+                }
+            },
+            "/api/v1/alerts/{kind}": {
+                "post": {
+                    "summary": "An alert delivery from Alertmanager, Grafana or anything else (`generic`)",
+                    "description": "Authenticated by the source's own `Authorization: Bearer <token>` or HMAC signature header, not the API token. Stored, then filed with an incident: its group's open one, a storm's first, or a new one. The same delivery twice is stored once.",
+                    "security": [],
+                    "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["alertmanager", "grafana", "generic"]}}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": merge(json!({"202": {"description": "`{\"status\": \"accepted\"}` or `\"duplicate\"`"}}), errors(&["400", "401", "404"]))
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document",

@@ -249,6 +249,33 @@ fn the_storm_benchmark_drains_every_incident_through_a_rate_limited_slack() {
 }
 
 #[test]
+fn the_alert_storm_benchmark_opens_one_incident_per_service() {
+    let table = bench_table(&[
+        "storm",
+        "--incidents",
+        "12",
+        "--within-s",
+        "1",
+        "--speed",
+        "200",
+        "--alert-services",
+        "3",
+    ]);
+    assert_table(
+        &table,
+        &[
+            "storm_alerts_sent 12 alerts",
+            "storm_alerts_failed 0 alerts",
+            "storm_incidents_opened 3 incidents",
+            "storm_incidents_per_alert 0.250 incidents",
+            "storm_channels_created 3 channels",
+            "storm_headlines_posted 3 headlines",
+        ],
+        &["storm_drain_time"],
+    );
+}
+
+#[test]
 fn the_actors_benchmark_runs_and_prints_its_table() {
     let table = bench_table(&["actors", "--incidents", "5,10"]);
     assert_table(

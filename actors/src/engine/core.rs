@@ -110,6 +110,8 @@ pub struct EngineCore {
     /// How many times a crashed incident actor is restarted within
     /// [`EngineCore::RESTART_WINDOW`] before it is left stopped.
     pub max_restarts: usize,
+    /// Configured alert sources by name.
+    pub alert_sources: HashMap<String, super::AlertRules>,
 }
 
 impl EngineCore {

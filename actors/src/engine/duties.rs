@@ -7,6 +7,8 @@ use super::run::{commit, record_failure};
 use super::EngineCore;
 use crate::incident::{DomainEvent, Incident, ReminderKind, Status};
 use crate::render::actions;
+use chrono::{DateTime, Utc};
+use firebreak_adapters::alerts::silences::{Matcher, NewSilence};
 use firebreak_adapters::paging::Page;
 use firebreak_adapters::statuspage::StatusPageState;
 use firebreak_adapters::{Button, ConversationRef, Message, RichText};
@@ -53,6 +55,9 @@ pub(super) async fn carry_out_duties(
             }
             DomainEvent::StatusPageUpdated { state, message } => {
                 post_status_page(core, incident, state.as_str(), message).await;
+            }
+            DomainEvent::SilenceRequested { until } => {
+                silence_alerts(core, incident, *until).await;
             }
             DomainEvent::UpdatePosted { text } => {
                 // Under the headline too, so its thread reads as the story.
@@ -244,6 +249,65 @@ async fn post_status_page(core: &EngineCore, incident: &mut Incident, state: &st
     };
     if let Err(error) = commit(core, incident, &[event], None, None).await {
         tracing::error!(incident = %incident.id(), %error, "could not record the status page outcome");
+    }
+}
+
+/// Silences each group of the incident's alerts at its source, matching
+/// the labels the group's alerts share; each outcome lands on the
+/// timeline.
+async fn silence_alerts(core: &EngineCore, incident: &mut Incident, until: DateTime<Utc>) {
+    let now = core.clock.now();
+    let mut events = Vec::new();
+    for group in incident.alerts().groups().to_vec() {
+        let failed = |error: String| DomainEvent::EffectFailed {
+            effect: format!("silence the alerts of {}", group.source),
+            error,
+        };
+        let Some(api) = core
+            .alert_sources
+            .get(&group.source)
+            .and_then(|rules| rules.silences.clone())
+        else {
+            events.push(failed(format!(
+                "source {} has no Alertmanager API configured (alertmanager_url)",
+                group.source
+            )));
+            continue;
+        };
+        if group.labels.is_empty() {
+            events.push(failed(
+                "the group's alerts share no labels, so a silence would match everything".into(),
+            ));
+            continue;
+        }
+        let silence = NewSilence {
+            matchers: group
+                .labels
+                .iter()
+                .map(|(name, value)| Matcher {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            starts_at: now,
+            ends_at: until,
+            created_by: "firebreak".to_owned(),
+            comment: format!("{}: {}", incident.id(), incident.title()),
+        };
+        events.push(match api.create(&silence).await {
+            Ok(id) => DomainEvent::Silenced {
+                source: group.source.clone(),
+                id,
+                until,
+            },
+            Err(error) => failed(error.to_string()),
+        });
+    }
+    if events.is_empty() {
+        return;
+    }
+    if let Err(error) = commit(core, incident, &events, None, None).await {
+        tracing::error!(incident = %incident.id(), %error, "could not record the silences");
     }
 }
 

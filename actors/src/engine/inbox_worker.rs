@@ -8,13 +8,14 @@
 //! never blocks the queue and can be replayed after a fix.
 
 use super::chat::Said;
-use super::messages::{HandleChatBatch, HandleChatEvent};
+use super::messages::{HandleAlerts, HandleChatBatch, HandleChatEvent};
 use super::run::SharedCore;
 use super::{EngineError, Supervisor};
 use crate::metrics::EngineMetrics;
-use crate::store::InboxRow;
+use crate::store::{InboxRow, ALERTS_INBOX};
 use actix::Addr;
 use chrono::Utc;
+use firebreak_adapters::alerts::AlertBatch;
 use firebreak_adapters::{ChatEvent, Platform};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -49,28 +50,37 @@ type Dispatched = Pin<Box<dyn Future<Output = (Lane, Vec<(InboxRow, Result<(), R
 /// earlier one still being looked up. Conversations proceed side by side.
 type Lane = String;
 
+/// What a row holds.
+enum Decoded {
+    Chat(Vec<ChatEvent>),
+    Alerts(Box<AlertBatch>),
+}
+
 /// A row read from the inbox and decoded once.
 struct Fetched {
     row: InboxRow,
-    events: Result<Vec<ChatEvent>, RowFailure>,
+    decoded: Result<Decoded, RowFailure>,
 }
 
 impl Fetched {
     /// The row's conversation, which orders it; a row naming none (or not
-    /// decodable) has a lane of its own.
+    /// decodable) has a lane of its own. Alerts share one lane: where a
+    /// delivery goes depends on where the ones before it went.
     fn lane(&self) -> Lane {
-        self.events
-            .as_ref()
-            .ok()
-            .and_then(|events| events.first())
-            .and_then(|event| event.kind.conversation().map(ToString::to_string))
-            .unwrap_or_else(|| format!("row:{}", self.row.id))
+        match &self.decoded {
+            Ok(Decoded::Alerts(_)) => ALERTS_INBOX.to_owned(),
+            Ok(Decoded::Chat(events)) => events
+                .first()
+                .and_then(|event| event.kind.conversation().map(ToString::to_string))
+                .unwrap_or_else(|| format!("row:{}", self.row.id)),
+            Err(_) => format!("row:{}", self.row.id),
+        }
     }
 
     /// Whether the row is one line of chat, which can be applied together
     /// with the lines before and after it in its conversation.
     fn is_line(&self) -> bool {
-        matches!(&self.events, Ok(events) if events.len() == 1 && Said::is_line(&events[0].kind))
+        matches!(&self.decoded, Ok(Decoded::Chat(events)) if events.len() == 1 && Said::is_line(&events[0].kind))
     }
 }
 
@@ -126,7 +136,7 @@ impl InboxWorker {
                         for row in fresh {
                             flying.insert(row.id);
                             let fetched = Fetched {
-                                events: self.decode(&row),
+                                decoded: self.decode(&row),
                                 row,
                             };
                             let lane = fetched.lane();
@@ -233,7 +243,24 @@ impl InboxWorker {
     /// Enqueues the row's events now; the returned future waits for their
     /// answers.
     fn dispatch_one(&self, fetched: Fetched, lane: Lane) -> Dispatched {
-        let Fetched { row, events } = fetched;
+        let Fetched { row, decoded } = fetched;
+        let events = match decoded {
+            Ok(Decoded::Alerts(batch)) => {
+                let request = self.supervisor.send(HandleAlerts {
+                    batch: *batch,
+                    origin: row.id,
+                });
+                return Box::pin(async move {
+                    let outcome = request
+                        .await
+                        .map_err(RowFailure::from)
+                        .and_then(|handled| handled.map(|_| ()).map_err(RowFailure::from));
+                    (lane, vec![(row, outcome)])
+                });
+            }
+            Ok(Decoded::Chat(events)) => Ok(events),
+            Err(failure) => Err(failure),
+        };
         // Only a single-event row can be claimed by the append itself; a
         // multi-event row is marked processed once all its events are
         // handled (at least once for those).
@@ -264,12 +291,11 @@ impl InboxWorker {
         let mut rows = Vec::with_capacity(batch.len());
         let mut events = Vec::with_capacity(batch.len());
         let mut conversation = None;
-        for Fetched {
-            row,
-            events: decoded,
-        } in batch
-        {
-            if let Some(event) = decoded.ok().and_then(|mut decoded| decoded.pop()) {
+        for Fetched { row, decoded } in batch {
+            if let Some(event) = match decoded {
+                Ok(Decoded::Chat(mut decoded)) => decoded.pop(),
+                _ => None,
+            } {
                 conversation = conversation.or_else(|| event.kind.conversation().cloned());
                 events.push((event, row.id));
             }
@@ -312,7 +338,15 @@ impl InboxWorker {
         })
     }
 
-    fn decode(&self, row: &InboxRow) -> Result<Vec<ChatEvent>, RowFailure> {
+    fn decode(&self, row: &InboxRow) -> Result<Decoded, RowFailure> {
+        if row.platform == ALERTS_INBOX {
+            return serde_json::from_str(&row.payload)
+                .map(|batch| Decoded::Alerts(Box::new(batch)))
+                .map_err(|error| RowFailure {
+                    retry: false,
+                    reason: format!("unreadable alert delivery: {error}"),
+                });
+        }
         let platform: Platform =
             row.platform
                 .parse()
@@ -328,10 +362,13 @@ impl InboxWorker {
                 retry: false,
                 reason: format!("no {platform} adapter is configured"),
             })?;
-        adapter.decode(&row.payload).map_err(|error| RowFailure {
-            retry: false,
-            reason: error.to_string(),
-        })
+        adapter
+            .decode(&row.payload)
+            .map(Decoded::Chat)
+            .map_err(|error| RowFailure {
+                retry: false,
+                reason: error.to_string(),
+            })
     }
 }
 

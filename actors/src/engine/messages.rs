@@ -30,6 +30,9 @@ pub struct DeclareRequest {
     pub private: bool,
     pub report: Option<Report>,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Where to announce it, when not the platform's announcement
+    /// conversation.
+    pub announce: Option<ConversationRef>,
 }
 
 /// Declare an incident; answered with its state once it is stored (its
@@ -181,4 +184,13 @@ pub struct ApplyChat {
 pub struct HandleChatBatch {
     pub conversation: ConversationRef,
     pub events: Vec<(ChatEvent, i64)>,
+}
+
+/// A delivery of alerts from the inbox: filed with an incident, opening
+/// one, or recorded.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Handled, EngineError>")]
+pub struct HandleAlerts {
+    pub batch: firebreak_adapters::alerts::AlertBatch,
+    pub origin: i64,
 }

@@ -9,6 +9,7 @@
 //!   happens to it (decide → persist → effects).
 //! * [`InboxWorker`] — drains the durable inbox into the supervisor.
 
+mod alert_intake;
 mod answer;
 mod chat;
 mod core;
@@ -22,11 +23,12 @@ mod timers;
 mod workflows;
 
 pub use self::core::{EngineCore, Keywords, PlatformEndpoint, Platforms};
+pub use alert_intake::{AlertRoute, AlertRules};
 pub use inbox_worker::InboxWorker;
 pub use incident_actor::IncidentActor;
 pub use messages::{
-    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
-    RunTypedCommand, Snapshot, Source, Welcome,
+    ApplyCommand, Declare, DeclareRequest, Execute, HandleAlerts, HandleChatEvent, Handled, Reply,
+    RunCommand, RunTypedCommand, Snapshot, Source, Welcome,
 };
 pub use supervisor::{IsReady, Rehydrate, Supervisor, TimerFired, DECLARE_FORM};
 pub use timers::{AttachSupervisor, PendingCount, Reschedule, TimerWheel};

@@ -187,7 +187,7 @@ async fn reconcile_chat(core: &EngineCore, incident: &mut Incident) -> Result<()
     }
     // A private incident is not announced: its existence may be sensitive.
     if incident.announcement().is_none() && !incident.is_final() && !incident.is_private() {
-        if let Some(announce) = &endpoint.announce {
+        if let Some(announce) = incident.announce_to().or(endpoint.announce.as_ref()) {
             let headline = render::headline(incident, &core.policy, &core.links(incident))
                 .with_delivery_key(delivery_key(incident, "headline"));
             match adapter.post_message(announce, &headline).await {
@@ -278,6 +278,13 @@ pub(super) async fn carry_out_all(
             let notice = notice.with_delivery_key(delivery_key(incident, "notice"));
             if let Err(error) = adapter.post_message(&conversation, &notice).await {
                 failures.push(("post the change notice", error));
+            }
+        }
+        if let Some(suggestion) = render::all_alerts_resolved(incident, &events) {
+            let suggestion =
+                suggestion.with_delivery_key(delivery_key(incident, "alerts-resolved"));
+            if let Err(error) = adapter.post_message(&conversation, &suggestion).await {
+                failures.push(("suggest mitigating", error));
             }
         }
     }
@@ -626,6 +633,7 @@ mod tests {
             private: false,
             report: None,
             labels: Default::default(),
+            announce: None,
         };
         let incident =
             Incident::from_declared(IncidentId(42), &declared, Utc::now()).expect("declared");

@@ -6,11 +6,12 @@
 //! handler, in arrival order, and the reply is awaited outside it, so one
 //! slow incident never holds up the others and per-incident order is kept.
 
+use super::alert_intake::{self, Placement};
 use super::answer::Answer;
 use super::chat::Said;
 use super::incident_actor::IncidentActor;
 use super::messages::{
-    ApplyChat, ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer,
+    ApplyChat, ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer, HandleAlerts,
     HandleChatBatch, HandleChatEvent, Handled, OpenEditForm, RecordConversationRename, Reply,
     RunCommand, RunTypedCommand, Source, Welcome,
 };
@@ -188,6 +189,17 @@ impl Supervisor {
         request: DeclareRequest,
         origin: Option<i64>,
     ) -> ResponseActFuture<Self, Result<Option<Incident>, EngineError>> {
+        self.declare_with(request, Vec::new(), origin)
+    }
+
+    /// Declares, with `then` recorded at once after the declaration (the
+    /// alerts that opened it).
+    fn declare_with(
+        &mut self,
+        request: DeclareRequest,
+        then: Vec<DomainEvent>,
+        origin: Option<i64>,
+    ) -> ResponseActFuture<Self, Result<Option<Incident>, EngineError>> {
         let core = self.core.clone();
         Box::pin(
             async move {
@@ -209,14 +221,26 @@ impl Supervisor {
                     private: request.private,
                     report: request.report,
                     labels: request.labels,
+                    announce: request.announce,
                 };
+                let then: Vec<RecordedEvent> = then
+                    .into_iter()
+                    .map(|event| RecordedEvent {
+                        event,
+                        actor: Some(reporter.clone()),
+                        at: now,
+                    })
+                    .collect();
                 let recorded = RecordedEvent {
                     event,
                     actor: Some(reporter),
                     at: now,
                 };
                 let timers = |incident: &Incident| super::run::schedule_of(&core, incident);
-                Ok(core.store.create_incident(&recorded, origin, timers).await?)
+                Ok(core
+                    .store
+                    .create_incident_with(&recorded, &then, origin, timers)
+                    .await?)
             }
             .into_actor(self)
             .map(|result: Result<Option<Incident>, EngineError>, supervisor, ctx| {
@@ -432,6 +456,7 @@ impl Supervisor {
                             private: false,
                             report: None,
                             labels: Default::default(),
+                            announce: None,
                         };
                         self.declare_from_chat(request, Some(conversation), origin)
                     }
@@ -489,6 +514,7 @@ impl Supervisor {
             private: field("private").is_some_and(|v| v == "true"),
             report: None,
             labels: Default::default(),
+            announce: None,
         };
         self.declare_from_chat(request, conversation, origin)
     }
@@ -927,5 +953,58 @@ impl Handler<TimerFired> for Supervisor {
                 tracing::warn!(%incident, %error, "a due timer could not be handled");
             }
         })
+    }
+}
+
+impl Handler<HandleAlerts> for Supervisor {
+    type Result = Answer<Self, Result<Handled, EngineError>>;
+
+    fn handle(&mut self, message: HandleAlerts, _ctx: &mut Self::Context) -> Self::Result {
+        let HandleAlerts { batch, origin } = message;
+        let core = self.core.clone();
+        Answer::act(
+            async move {
+                let placement = alert_intake::place(&core, &batch).await;
+                if let Ok(placement) = &placement {
+                    alert_intake::count(&core, placement, &batch);
+                }
+                (placement, batch)
+            }
+            .into_actor(self)
+            .then(
+                move |(placement, batch), supervisor, _ctx| match placement {
+                    Err(error) => Box::pin(actix::fut::ready(Err(error)))
+                        as ResponseActFuture<Self, Result<Handled, EngineError>>,
+                    Ok(Placement::Join(id, delivery)) => supervisor
+                        .deliver(id, alert_intake::join(delivery, origin))
+                        .map(alert_intake::handled_joined)
+                        .into_act(),
+                    Ok(Placement::Open { request, then }) => Box::pin(
+                        supervisor
+                            .declare_with(*request, then, Some(origin))
+                            .map(|result, _, _| result.map(|_| Handled::Applied)),
+                    ),
+                    Ok(Placement::Record) => {
+                        let store = supervisor.core.store.clone();
+                        let at = supervisor.core.clock.now();
+                        Box::pin(
+                            async move {
+                                store
+                                    .record_alert_group(
+                                        &batch.source,
+                                        &batch.group_key,
+                                        batch.status,
+                                        batch.alerts.len(),
+                                        at,
+                                    )
+                                    .await?;
+                                Ok(Handled::Answered)
+                            }
+                            .into_actor(supervisor),
+                        )
+                    }
+                },
+            ),
+        )
     }
 }

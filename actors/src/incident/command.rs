@@ -20,6 +20,7 @@ use super::status::Status;
 use super::status_page::StatusPageState;
 use chrono::Duration;
 use chrono::{DateTime, Utc};
+use firebreak_adapters::alerts::AlertBatch;
 use firebreak_adapters::{MessageRef, Platform, UserRef};
 
 /// Longest title, in characters: it has to fit a channel topic and a
@@ -46,6 +47,8 @@ pub enum Query {
     Status,
     /// Which reminders are pending, and when each is due.
     Reminders,
+    /// The monitoring alerts attached, with their state.
+    Alerts,
 }
 
 /// A request to change the incident; [`decide`](super::decide) accepts or
@@ -109,6 +112,13 @@ pub enum Command {
         seq: u64,
         text: String,
     },
+    /// Split an attached alert out (by fingerprint or a prefix of it).
+    Detach(String),
+    /// Silence the incident's alerts at their source for `duration`.
+    Silence(Duration),
+    /// Never parsed from text: a monitoring tool's delivery for this
+    /// incident.
+    ReceiveAlerts(Box<AlertDelivery>),
     /// Never parsed from text: the engine builds it when a message is pinned
     /// or gets the timeline reaction.
     Pin {
@@ -116,6 +126,37 @@ pub enum Command {
         text: String,
         author: Option<UserRef>,
     },
+}
+
+/// A delivery of alerts as the incident takes it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertDelivery {
+    pub batch: AlertBatch,
+    /// The group the engine filed the delivery under (the tool's group
+    /// key, or one made from configured labels).
+    pub group_key: String,
+    pub storm_key: Option<String>,
+    /// Move the incident to mitigated when this leaves none firing.
+    pub mitigate_when_resolved: bool,
+}
+
+impl AlertDelivery {
+    /// The event that records `alerts` of this delivery arriving.
+    pub fn received(&self, alerts: Vec<firebreak_adapters::alerts::Alert>) -> super::DomainEvent {
+        let batch = &self.batch;
+        let group_labels = if batch.group_labels.is_empty() {
+            batch.common_labels.clone()
+        } else {
+            batch.group_labels.clone()
+        };
+        super::DomainEvent::AlertsReceived {
+            source: batch.source.clone(),
+            group_key: self.group_key.clone(),
+            group_labels,
+            storm_key: self.storm_key.clone(),
+            alerts,
+        }
+    }
 }
 
 /// Why some text is not a request. The message is shown in chat as is.
@@ -255,6 +296,21 @@ pub fn parse_request(
                 .optional_word(&DISMISS)?
                 .ok_or_else(|| missing(&DISMISS))?;
             command(Command::Dismiss(reminder(given, policy)?))
+        }
+        "alerts" => args.none(&ALERTS).map(|()| Request::Query(Query::Alerts)),
+        "detach" => {
+            let given = args
+                .optional_word(&DETACH)?
+                .ok_or_else(|| missing(&DETACH))?;
+            command(Command::Detach(given.to_owned()))
+        }
+        "silence" => {
+            if args.rest.is_empty() {
+                return Err(missing(&SILENCE));
+            }
+            command(Command::Silence(
+                parse_duration(args.rest).map_err(ParseError::BadDuration)?,
+            ))
         }
         _ => Err(ParseError::UnknownCommand(word.to_owned())),
     }
@@ -424,7 +480,22 @@ const DISMISS: Usage = Usage {
     about: "stop a reminder until things change",
 };
 
-const USAGES: [&Usage; 24] = [
+const ALERTS: Usage = Usage {
+    command: "alerts",
+    usage: "alerts",
+    about: "list the monitoring alerts attached to the incident",
+};
+const DETACH: Usage = Usage {
+    command: "detach",
+    usage: "detach <fingerprint>",
+    about: "split an alert out of the incident (`alerts` shows fingerprints)",
+};
+const SILENCE: Usage = Usage {
+    command: "silence",
+    usage: "silence <duration>",
+    about: "silence the incident's alerts in Alertmanager for a while",
+};
+const USAGES: [&Usage; 27] = [
     &HELP,
     &DECLARE,
     &LEAD,
@@ -446,6 +517,9 @@ const USAGES: [&Usage; 24] = [
     &REMINDERS,
     &SNOOZE,
     &DISMISS,
+    &ALERTS,
+    &DETACH,
+    &SILENCE,
     &CLOSE,
     &REOPEN,
     &DECLINE,

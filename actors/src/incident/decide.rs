@@ -6,7 +6,7 @@
 //! recorded whole or not at all. A refusal is a [`Rejection`] whose text
 //! goes back to the person as is, in chat or in an HTTP 409 body.
 
-use super::command::{Command, Query, MAX_TITLE_CHARS};
+use super::command::{AlertDelivery, Command, Query, MAX_TITLE_CHARS};
 use super::duration::{human_duration, MAX_DURATION_DAYS};
 use super::duties::{duties_on_reaching, duties_on_reopening};
 use super::event::{DomainEvent, Report};
@@ -99,6 +99,18 @@ pub enum Rejection {
         "A reminder can only be set or snoozed for more than zero and at most {max_days} days."
     )]
     DelayOutOfRange { max_days: i64 },
+    #[error("{id} has no alert `{given}`: `alerts` lists them with their fingerprints.")]
+    NoSuchAlert { id: IncidentId, given: String },
+    #[error("`{given}` fits {fits} alerts of {id}: write more of the fingerprint.")]
+    AmbiguousAlert {
+        id: IncidentId,
+        given: String,
+        fits: usize,
+    },
+    #[error("{id} has no alerts to silence.")]
+    NoAlerts { id: IncidentId },
+    #[error("Every alert of that delivery was detached from {id}.")]
+    OnlyDetachedAlerts { id: IncidentId },
 }
 
 /// The events that record `command` happening to `incident`, or why it
@@ -277,6 +289,35 @@ pub fn decide(
                 until: ctx.now + duration,
             }
         }
+        Command::ReceiveAlerts(delivery) => return receive_alerts(incident, delivery, ctx),
+        Command::Detach(given) => match incident.alerts().find(given) {
+            Ok(known) => DomainEvent::AlertDetached {
+                source: known.source.clone(),
+                fingerprint: known.alert.fingerprint.clone(),
+                name: known.alert.name().to_owned(),
+            },
+            Err(0) => {
+                return Err(Rejection::NoSuchAlert {
+                    id,
+                    given: given.clone(),
+                })
+            }
+            Err(fits) => {
+                return Err(Rejection::AmbiguousAlert {
+                    id,
+                    given: given.clone(),
+                    fits,
+                })
+            }
+        },
+        Command::Silence(duration) => {
+            if incident.alerts().groups().is_empty() {
+                return Err(Rejection::NoAlerts { id });
+            }
+            DomainEvent::SilenceRequested {
+                until: ctx.now + within_range(*duration)?,
+            }
+        }
         Command::Dismiss(reminder) => {
             pending(incident, reminder, ctx.policy)?;
             DomainEvent::Dismissed {
@@ -340,7 +381,91 @@ pub fn answer(incident: &Incident, query: &Query, now: DateTime<Utc>, policy: &P
         Query::Duration => answer_duration(incident, now),
         Query::Status => answer_status(incident, now, policy),
         Query::Reminders => answer_reminders(incident, now, policy),
+        Query::Alerts => answer_alerts(incident),
     }
+}
+
+fn answer_alerts(incident: &Incident) -> String {
+    let alerts = incident.alerts();
+    if alerts.is_empty() {
+        return format!("{} has no alerts attached.", incident.id());
+    }
+    let mut text = format!(
+        "{} has {} alerts: {} firing, {} resolved.",
+        incident.id(),
+        alerts.firing() + alerts.resolved(),
+        alerts.firing(),
+        alerts.resolved()
+    );
+    for known in alerts.attached() {
+        let marker = match known.alert.status {
+            firebreak_adapters::alerts::AlertStatus::Firing => "🔥",
+            firebreak_adapters::alerts::AlertStatus::Resolved => "✅",
+        };
+        let labels = super::alerts::label_text(&known.alert);
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!(" {{{labels}}}")
+        };
+        text.push_str(&format!(
+            "\n{marker} {}{labels}: {} since {} (`{}`, {})",
+            known.alert.name(),
+            known.alert.status,
+            known
+                .alert
+                .starts_at
+                .unwrap_or(known.first_seen)
+                .format("%H:%M UTC"),
+            known.alert.fingerprint,
+            known.source
+        ));
+    }
+    for silence in alerts.silences() {
+        text.push_str(&format!(
+            "\n🔕 Silenced in {} until {} (silence {})",
+            silence.source,
+            silence.until.format("%Y-%m-%d %H:%M UTC"),
+            silence.id
+        ));
+    }
+    text
+}
+
+/// Takes in a delivery of alerts, leaving out those people detached; when
+/// the source's rule says so, the last firing alert resolving mitigates.
+fn receive_alerts(
+    incident: &Incident,
+    delivery: &AlertDelivery,
+    ctx: &Context,
+) -> Result<Vec<DomainEvent>, Rejection> {
+    let batch = &delivery.batch;
+    let alerts: Vec<_> = batch
+        .alerts
+        .iter()
+        .filter(|alert| {
+            !incident
+                .alerts()
+                .is_detached(&batch.source, &alert.fingerprint)
+        })
+        .cloned()
+        .collect();
+    if alerts.is_empty() {
+        return Err(Rejection::OnlyDetachedAlerts { id: incident.id() });
+    }
+    let mut events = vec![delivery.received(alerts)];
+    let from = incident.status();
+    if delivery.mitigate_when_resolved && matches!(from, Status::Triage | Status::Investigating) {
+        let mut after = incident.clone();
+        after.apply(&events[0], ctx.now);
+        if after.alerts().firing() == 0 {
+            events.push(DomainEvent::StatusChanged {
+                from,
+                to: Status::Mitigated,
+            });
+        }
+    }
+    Ok(events)
 }
 
 /// A reopened incident needs people again, so it owes the duties of its
@@ -1286,6 +1411,7 @@ mod tests {
                 resolved_at: Some(t(-30)),
             }),
             labels: Default::default(),
+            announce: None,
         };
         let incident = Incident::replay(IncidentId(9), [(event, t(0))]).expect("a report");
         assert_eq!(

@@ -117,6 +117,7 @@ mod tests {
                 resolved_at: None,
             }),
             labels: Default::default(),
+            announce: None,
         }]);
         assert_eq!(duties_on_declare(&report, &policy), None);
         for status in [Status::Resolved, Status::Closed, Status::Declined] {

@@ -11,6 +11,7 @@ use super::reminder::ReminderKind;
 use super::severity::Severity;
 use super::status::Status;
 use chrono::{DateTime, Utc};
+use firebreak_adapters::alerts::Alert;
 use firebreak_adapters::{ConversationRef, MessageRef, Platform, UserRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,6 +47,10 @@ pub enum DomainEvent {
         /// and statistics.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         labels: BTreeMap<String, String>,
+        /// Where the headline goes when not the platform's announcement
+        /// conversation (an alert source's rule chose it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        announce: Option<ConversationRef>,
     },
     SeverityChanged {
         from: Severity,
@@ -197,6 +202,40 @@ pub enum DomainEvent {
         seq: u64,
         text: String,
     },
+    /// A monitoring tool sent a group of alerts for this incident.
+    AlertsReceived {
+        source: String,
+        group_key: String,
+        /// The labels the group's alerts share, which a silence matches.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        group_labels: BTreeMap<String, String>,
+        /// The storm-window labels' values (`service=db`) when the group
+        /// had them, so later groups sharing them fold in here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        storm_key: Option<String>,
+        alerts: Vec<Alert>,
+    },
+    /// Someone split an alert out: the incident no longer counts it.
+    AlertDetached {
+        source: String,
+        fingerprint: String,
+        name: String,
+    },
+    /// Someone asked for the incident's alerts to be silenced until
+    /// `until`; the engine creates the silences.
+    SilenceRequested {
+        until: DateTime<Utc>,
+    },
+    /// The alert source made a silence.
+    Silenced {
+        source: String,
+        id: String,
+        until: DateTime<Utc>,
+    },
+    /// The incident's alerts had opened `previous` before, which is closed.
+    FollowsIncident {
+        previous: super::IncidentId,
+    },
 }
 
 fn first_nag() -> u32 {
@@ -238,6 +277,11 @@ impl DomainEvent {
             DomainEvent::Dismissed { .. } => "dismissed",
             DomainEvent::TimelineEntryAdded { .. } => "timeline_entry_added",
             DomainEvent::TimelineEntryCorrected { .. } => "timeline_entry_corrected",
+            DomainEvent::AlertsReceived { .. } => "alerts_received",
+            DomainEvent::AlertDetached { .. } => "alert_detached",
+            DomainEvent::SilenceRequested { .. } => "silence_requested",
+            DomainEvent::Silenced { .. } => "silenced",
+            DomainEvent::FollowsIncident { .. } => "follows_incident",
         }
     }
 
@@ -385,6 +429,27 @@ impl DomainEvent {
             DomainEvent::TimelineEntryCorrected { seq, text } => {
                 format!("Entry {seq} corrected to: {text}")
             }
+            DomainEvent::AlertsReceived { source, alerts, .. } => {
+                format!("{} ({source})", super::alerts::describe_received(alerts))
+            }
+            DomainEvent::AlertDetached {
+                name, fingerprint, ..
+            } => format!("Alert {name} ({fingerprint}) detached: it no longer counts here"),
+            DomainEvent::SilenceRequested { until } => {
+                format!(
+                    "Silence of the alerts asked for, until {}",
+                    at_minute(*until)
+                )
+            }
+            DomainEvent::Silenced { source, id, until } => {
+                format!(
+                    "Alerts silenced in {source} until {} (silence {id})",
+                    at_minute(*until)
+                )
+            }
+            DomainEvent::FollowsIncident { previous } => {
+                format!("The same alerts opened {previous} before, which is closed")
+            }
         }
     }
 }
@@ -428,6 +493,7 @@ mod tests {
                 resolved_at: None,
             }),
             labels: Default::default(),
+            announce: None,
         };
         let cases: Vec<(DomainEvent, &str)> = vec![
             (

@@ -45,6 +45,7 @@ pub fn declared(title: &str) -> DomainEvent {
         private: false,
         report: None,
         labels: Default::default(),
+        announce: None,
     }
 }
 
@@ -61,6 +62,7 @@ pub fn declared_at_severity(title: &str, level: i64) -> DomainEvent {
         private: false,
         report: None,
         labels: Default::default(),
+        announce: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! events and then calls [`Incident::apply`]; its timers ask [`schedule`]
 //! when to wake up and [`on_timer`] what to do then.
 
+mod alerts;
 mod command;
 mod decide;
 mod duration;
@@ -25,8 +26,10 @@ mod state;
 mod status;
 mod status_page;
 
+pub use alerts::{label_text, AlertGroup, AttachedAlert, IncidentAlerts, Silence};
 pub use command::{
-    help_text, parse_request, Command, ParseError, Query, Request, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
+    help_text, parse_request, AlertDelivery, Command, ParseError, Query, Request, MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
 };
 pub use decide::{answer, decide, validate_declaration, Context, Rejection, ESCALATED_BY_HAND};
 pub use duration::{

@@ -386,6 +386,7 @@ mod tests {
                 resolved_at: Some(t(-60)),
             }),
             labels: Default::default(),
+            announce: None,
         };
         assert_eq!(due(&log(vec![(0, report)]), &policy()), vec![]);
     }

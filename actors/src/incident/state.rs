@@ -6,6 +6,7 @@
 //! behind the timeline can never disagree. It has getters and no setters on
 //! purpose.
 
+use super::alerts::{IncidentAlerts, Silence};
 use super::event::DomainEvent;
 use super::policy::RoleName;
 use super::reference::IncidentId;
@@ -76,6 +77,11 @@ pub struct Incident {
     last_reminder_number: u32,
     /// What the incident is about (`service=payments`), from the declaration.
     labels: BTreeMap<String, String>,
+    /// Where the headline goes, when not the platform's announcement
+    /// conversation.
+    announce: Option<ConversationRef>,
+    /// The monitoring alerts this incident stands for.
+    alerts: IncidentAlerts,
     /// How many events have been applied; equals the length of the event
     /// log, so the store can use it for optimistic concurrency.
     version: u64,
@@ -138,6 +144,7 @@ impl Incident {
             private,
             report,
             labels,
+            announce,
         } = event
         else {
             return None;
@@ -179,6 +186,8 @@ impl Incident {
             custom_reminders: Vec::new(),
             last_reminder_number: 0,
             labels: labels.clone(),
+            announce: announce.clone(),
+            alerts: IncidentAlerts::default(),
             version: 1,
         };
         if let Some(report) = report {
@@ -329,7 +338,27 @@ impl Incident {
             DomainEvent::WorkflowRan { name } => {
                 self.workflows_run.insert(name.clone());
             }
+            DomainEvent::AlertsReceived {
+                source,
+                group_key,
+                group_labels,
+                alerts,
+                ..
+            } => self
+                .alerts
+                .receive(source, group_key, group_labels, alerts, at),
+            DomainEvent::AlertDetached {
+                source,
+                fingerprint,
+                ..
+            } => self.alerts.detach(source, fingerprint),
+            DomainEvent::Silenced { source, id, until } => self.alerts.silenced(Silence {
+                source: source.clone(),
+                id: id.clone(),
+                until: *until,
+            }),
             // These live on the timeline only; the state has nothing to keep.
+            DomainEvent::SilenceRequested { .. } | DomainEvent::FollowsIncident { .. } => {}
             DomainEvent::NoteAdded { .. }
             | DomainEvent::TimelineEntryAdded { .. }
             | DomainEvent::TimelineEntryCorrected { .. }
@@ -416,6 +445,15 @@ impl Incident {
 
     pub fn id(&self) -> IncidentId {
         self.id
+    }
+
+    /// Where the headline goes, when the declaration chose it.
+    pub fn announce_to(&self) -> Option<&ConversationRef> {
+        self.announce.as_ref()
+    }
+
+    pub fn alerts(&self) -> &IncidentAlerts {
+        &self.alerts
     }
 
     pub fn title(&self) -> &str {
@@ -630,6 +668,7 @@ mod tests {
             private: true,
             report: None,
             labels: Default::default(),
+            announce: None,
         };
         let incident = Incident::from_declared(ID, &event, t(5)).expect("declared");
         assert_eq!(incident.lead(), Some(&user("ana")));
@@ -657,6 +696,7 @@ mod tests {
                 resolved_at,
             }),
             labels: Default::default(),
+            announce: None,
         };
 
         let with_end = Incident::from_declared(ID, &report(Some(t(-60))), t(0)).expect("declared");

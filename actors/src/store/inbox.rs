@@ -7,6 +7,9 @@ use firebreak_adapters::Platform;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
+/// The inbox's name for rows that are alert deliveries rather than chat.
+pub const ALERTS_INBOX: &str = "alerts";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxInsert {
     Inserted(i64),
@@ -52,6 +55,38 @@ impl Store {
         };
         let mut outcomes = self.inbox_insert_many(std::slice::from_ref(&row)).await?;
         Ok(outcomes.pop().unwrap_or(InboxInsert::Duplicate))
+    }
+
+    /// Stores a verified delivery of alerts (an [`AlertBatch`] as JSON)
+    /// before the sender is answered. `event_id` identifies the delivery,
+    /// so the same delivery sent twice is stored once.
+    ///
+    /// [`AlertBatch`]: firebreak_adapters::alerts::AlertBatch
+    pub async fn inbox_insert_alerts(
+        &self,
+        event_id: &str,
+        payload: &str,
+        received_at: DateTime<Utc>,
+    ) -> Result<InboxInsert, StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::TryInsertResult;
+        let inserted = inbox::Entity::insert(new_row(ALERTS_INBOX, event_id, payload, received_at))
+            .on_conflict(
+                OnConflict::columns([inbox::Column::Platform, inbox::Column::EventId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec_with_returning_many(&self.writer)
+            .await?;
+        Ok(match inserted {
+            TryInsertResult::Inserted(models) => {
+                models.first().map_or(InboxInsert::Duplicate, |model| {
+                    InboxInsert::Inserted(model.id)
+                })
+            }
+            TryInsertResult::Empty | TryInsertResult::Conflicted => InboxInsert::Duplicate,
+        })
     }
 
     /// Stores several received events in one statement (so one commit),
@@ -287,7 +322,7 @@ impl Store {
 
 /// A row as received: not yet tried, due at once.
 fn new_row(
-    platform: Platform,
+    platform: impl ToString,
     event_id: &str,
     payload: &str,
     received_at: DateTime<Utc>,

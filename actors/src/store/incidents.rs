@@ -80,6 +80,20 @@ impl Store {
         origin: Option<i64>,
         timers: impl FnOnce(&Incident) -> Vec<PendingTimer>,
     ) -> Result<Option<Incident>, StoreError> {
+        self.create_incident_with(declared, &[], origin, timers)
+            .await
+    }
+
+    /// [`Store::create_incident`], with `then`, events that follow the
+    /// declaration at once (the alerts that opened it), in the same
+    /// transaction.
+    pub async fn create_incident_with(
+        &self,
+        declared: &RecordedEvent,
+        then: &[RecordedEvent],
+        origin: Option<i64>,
+        timers: impl FnOnce(&Incident) -> Vec<PendingTimer>,
+    ) -> Result<Option<Incident>, StoreError> {
         let txn = self.writer.begin().await?;
         if let Some(inbox_id) = origin {
             if claim_inbox_rows(&txn, &[inbox_id], declared.at)
@@ -97,18 +111,25 @@ impl Store {
         row.id = sea_orm::ActiveValue::NotSet;
         let inserted = row.insert(&txn).await?;
         let id = IncidentId(inserted.id);
-        let incident = Incident::from_declared(id, &declared.event, declared.at)
+        let mut incident = Incident::from_declared(id, &declared.event, declared.at)
             .ok_or_else(|| StoreError::Corrupt("create_incident needs a Declared event".into()))?;
+        for recorded in then {
+            incident.apply(&recorded.event, recorded.at);
+        }
         let change = Change {
-            events: vec![declared.clone()],
+            events: std::iter::once(declared).chain(then).cloned().collect(),
             timers: Some(timers(&incident)),
             ..Change::new(&draft, incident, Vec::new())
         };
         insert_events(&txn, &[&change]).await?;
+        if !then.is_empty() {
+            write_projections(&txn, &[&change]).await?;
+        }
         write_roles_and_actions(&txn, &[&change.after]).await?;
         if let Some(timers) = &change.timers {
             write_timers(&txn, &[(id, timers)]).await?;
         }
+        super::alert_groups::write_groups(&txn, &[&change]).await?;
         txn.commit().await?;
         Ok(Some(change.after))
     }
@@ -192,6 +213,7 @@ impl Store {
             .flat_map(|change| change.speakers.iter().map(|user| (change.after.id(), user)))
             .collect();
         super::participants::count_messages(&txn, &speakers).await?;
+        super::alert_groups::write_groups(&txn, &changed).await?;
         txn.commit().await?;
         Ok(outcomes)
     }

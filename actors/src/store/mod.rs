@@ -7,6 +7,7 @@
 //! the event log is the truth; the projection exists for listing and
 //! filtering.
 
+mod alert_groups;
 mod change_writer;
 mod entity;
 mod inbox;
@@ -15,8 +16,9 @@ mod incidents;
 mod participants;
 mod read;
 
+pub use alert_groups::{GroupIncidents, RecordedGroup};
 pub use change_writer::ChangeWriter;
-pub use inbox::{InboxInsert, InboxRow, NewInboxRow};
+pub use inbox::{InboxInsert, InboxRow, NewInboxRow, ALERTS_INBOX};
 pub use inbox_writer::InboxWriter;
 pub use incidents::{AppendOutcome, Change, PendingTimer, RecordedEvent};
 pub use participants::Participant;
@@ -162,6 +164,7 @@ pub(crate) fn declared(
             private: false,
             report: None,
             labels,
+            announce: None,
         },
         actor: None,
         at: chrono::Utc::now(),

@@ -3,6 +3,7 @@
 //! started in its own thread and actix system (so stopping it is like
 //! killing the process), an HTTP client, and `wait_until` instead of sleeps.
 
+pub mod alertmanager;
 mod database;
 pub mod fake_slack;
 pub mod fake_teams;

@@ -2,6 +2,7 @@
 //! private to the store: the rest of the engine sees domain types and the
 //! store's own read models.
 
+pub mod alert_group;
 pub mod inbox;
 pub mod incident;
 pub mod incident_action;
