@@ -221,6 +221,29 @@ pub async fn show(
             }
         }
         p { a href=(format!("/incidents/{id}/report")) { "Copy report" } }
+        @if !incident.alerts().is_empty() {
+            h2 { "Alerts" }
+            table.alerts {
+                thead { tr { th { "Alert" } th { "State" } th { "Labels" } th { "Since" } th { "Source" } } }
+                tbody {
+                    @for known in incident.alerts().attached() {
+                        tr {
+                            td {
+                                // Only web links: the tool's links are not ours to trust.
+                                @match known.alert.links.iter().find(|url| url.starts_with("https://") || url.starts_with("http://")) {
+                                    Some(url) => a href=(url) { (known.alert.name()) },
+                                    None => (known.alert.name()),
+                                }
+                            }
+                            td { (known.alert.status.as_str()) }
+                            td { (firebreak_actors::incident::label_text(&known.alert)) }
+                            td { (time(known.alert.starts_at.unwrap_or(known.first_seen))) }
+                            td { (known.source) }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Timeline" }
         table.timeline {
             thead { tr { th { "When" } th { "Who" } th { "What" } } }

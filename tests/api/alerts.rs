@@ -420,7 +420,11 @@ async fn forged_unauthenticated_and_malformed_deliveries_are_refused_and_apply_n
 #[tokio::test]
 async fn generic_and_grafana_deliveries_open_group_record_and_apply_once() {
     let database = TestDatabase::new().await;
-    let app = TestApp::spawn_with(&database, |settings| with_sources(settings, free_port())).await;
+    let app = TestApp::spawn_with(&database, |settings| {
+        with_sources(settings, free_port());
+        settings.web.open = true;
+    })
+    .await;
 
     // Sent twice (a retry): applied once.
     let body = generic("backup-1", "critical", "firing");
@@ -445,6 +449,19 @@ async fn generic_and_grafana_deliveries_open_group_record_and_apply_once() {
     assert_eq!(
         incident["alerts"][0]["links"][0],
         "https://runbooks.example/backup"
+    );
+    let page = app
+        .client
+        .get(app.url(&format!("/incidents/{id}")))
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("HTML");
+    assert!(
+        page.contains(r#"<a href="https://runbooks.example/backup">Nightly backup failed</a>"#),
+        "the page lists the alert: {page}"
     );
 
     // A warning opens nothing: it is recorded.

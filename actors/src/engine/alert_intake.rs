@@ -8,7 +8,7 @@
 
 use super::messages::{ApplyCommand, DeclareRequest, Handled, Source};
 use super::{EngineCore, EngineError};
-use crate::incident::{AlertDelivery, Command, DomainEvent, IncidentId, Severity};
+use crate::incident::{AlertDelivery, Command, DomainEvent, IncidentId, Rejection, Severity};
 use crate::metrics::EngineMetrics;
 use chrono::Duration;
 use firebreak_adapters::alerts::silences::SilenceApi;
@@ -73,13 +73,33 @@ pub(super) enum Placement {
         then: Vec<DomainEvent>,
     },
     /// Nothing may open and nothing is open: recorded, then done.
-    Record,
+    Record {
+        group_key: String,
+    },
+}
+
+impl Placement {
+    pub(super) fn filed(&self) -> Filed {
+        match self {
+            Placement::Join(..) => Filed::Grouped,
+            Placement::Open { .. } => Filed::Opened,
+            Placement::Record { .. } => Filed::Recorded,
+        }
+    }
+}
+
+/// How a delivery was filed, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Filed {
+    Grouped,
+    Opened,
+    Recorded,
 }
 
 /// Who acts for a source on the timeline.
 pub(super) fn source_user(source: &str) -> UserRef {
     let mut user = UserRef::new(Platform::Api, format!("alerts:{source}"));
-    user.name = Some(source.to_owned());
+    user.name = Some(format!("{source} alerts"));
     user
 }
 
@@ -87,16 +107,20 @@ pub(super) fn source_user(source: &str) -> UserRef {
 pub(super) async fn place(core: &EngineCore, batch: &AlertBatch) -> Result<Placement, EngineError> {
     let Some(rules) = core.alert_sources.get(&batch.source) else {
         tracing::warn!(source = %batch.source, "alerts from a source no longer configured are recorded only");
-        return Ok(Placement::Record);
+        return Ok(Placement::Record {
+            group_key: batch.group_key.clone(),
+        });
     };
     let group_key = group_key(rules, batch);
     let storm_key = storm_key(&rules.storm_labels, batch);
+    let severity = severity_of(rules, batch);
     let delivery = |group_key: String| {
         Box::new(AlertDelivery {
             batch: batch.clone(),
             group_key,
             storm_key: storm_key.clone(),
             mitigate_when_resolved: rules.mitigate_when_resolved,
+            severity: Some(severity),
         })
     };
     let known = core
@@ -112,13 +136,12 @@ pub(super) async fn place(core: &EngineCore, batch: &AlertBatch) -> Result<Place
             return Ok(Placement::Join(id, delivery(group_key)));
         }
     }
-    let severity = severity_of(rules, batch);
     let firing = batch.alerts.iter().any(|a| a.status == AlertStatus::Firing);
     if !firing || severity.level() > rules.open_up_to.level() {
-        return Ok(Placement::Record);
+        return Ok(Placement::Record { group_key });
     }
     let labels = labels_of(batch);
-    let (platform, announce) = destination(core, rules, &labels)?;
+    let (platform, announce) = destination(rules, &labels, core.platforms.default_platform());
     let request = DeclareRequest {
         title: title(rules, batch),
         severity: Some(severity),
@@ -226,10 +249,10 @@ fn severity_of(rules: &AlertRules, batch: &AlertBatch) -> Severity {
 /// The platform and announcement conversation for an incident with
 /// `labels`: the first matching route's, else the source's.
 fn destination(
-    core: &EngineCore,
     rules: &AlertRules,
     labels: &BTreeMap<String, String>,
-) -> Result<(Platform, Option<String>), EngineError> {
+    only_platform: Option<Platform>,
+) -> (Platform, Option<String>) {
     let route = rules.routes.iter().find(|route| {
         route
             .labels
@@ -239,12 +262,12 @@ fn destination(
     let platform = route
         .and_then(|route| route.platform)
         .or(rules.platform)
-        .or_else(|| core.platforms.default_platform())
+        .or(only_platform)
         .unwrap_or(Platform::Api);
     let announce = route
         .and_then(|route| route.announce.clone())
         .or_else(|| rules.announce.clone());
-    Ok((platform, announce))
+    (platform, announce)
 }
 
 fn title(rules: &AlertRules, batch: &AlertBatch) -> String {
@@ -341,19 +364,34 @@ pub(super) fn fill(template: &str, batch: &AlertBatch) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Counts a delivery's outcome.
-pub(super) fn count(core: &EngineCore, placement: &Placement, batch: &AlertBatch) {
+/// Counts a delivery once it is filed.
+pub(super) fn count(core: &EngineCore, filed: Filed, alerts: usize) {
     let metrics = &core.metrics;
-    EngineMetrics::add(&metrics.alerts_received, batch.alerts.len() as u64);
-    match placement {
-        Placement::Join(..) => {
-            EngineMetrics::add(&metrics.alerts_grouped, batch.alerts.len() as u64)
-        }
-        Placement::Open { .. } => EngineMetrics::add(&metrics.incidents_opened_by_alerts, 1),
-        Placement::Record => {
-            EngineMetrics::add(&metrics.alerts_recorded, batch.alerts.len() as u64)
-        }
+    let alerts = alerts as u64;
+    EngineMetrics::add(&metrics.alerts_received, alerts);
+    match filed {
+        Filed::Grouped => EngineMetrics::add(&metrics.alerts_grouped, alerts),
+        Filed::Opened => EngineMetrics::add(&metrics.incidents_opened_by_alerts, 1),
+        Filed::Recorded => EngineMetrics::add(&metrics.alerts_recorded, alerts),
     }
+}
+
+/// Records a delivery that went to no incident.
+pub(super) async fn record(
+    core: &EngineCore,
+    batch: &AlertBatch,
+    group_key: &str,
+) -> Result<Handled, EngineError> {
+    core.store
+        .record_alert_group(
+            &batch.source,
+            group_key,
+            batch.status,
+            batch.alerts.len(),
+            core.clock.now(),
+        )
+        .await?;
+    Ok(Handled::Answered)
 }
 
 /// The command that files a delivery with its incident.
@@ -372,8 +410,192 @@ pub(super) fn handled_joined(
 ) -> Result<Handled, EngineError> {
     match result {
         Ok(_) => Ok(Handled::Applied),
+        // The incident closed between the lookup and the delivery: tried
+        // again shortly, the delivery finds its group closed and opens
+        // anew.
+        Err(EngineError::Rejected(Rejection::Final { id, .. })) => Err(EngineError::Batch {
+            reason: format!("{id} closed before its alerts arrived"),
+            transient: true,
+        }),
         // Every alert of it was detached: nothing to do, and done.
         Err(EngineError::Rejected(_)) => Ok(Handled::Answered),
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firebreak_adapters::alerts::{parse, AlertSourceKind};
+
+    fn rules() -> AlertRules {
+        let severity = |level| Severity::new(level).expect("a severity");
+        AlertRules {
+            kind: AlertSourceKind::Alertmanager,
+            severity_label: "severity".into(),
+            severities: BTreeMap::from([
+                ("critical".into(), severity(1)),
+                ("warning".into(), severity(3)),
+            ]),
+            default_severity: severity(3),
+            open_up_to: severity(2),
+            title: None,
+            summary: None,
+            platform: None,
+            announce: Some("C_INCIDENTS".into()),
+            routes: vec![AlertRoute {
+                labels: BTreeMap::from([("team".into(), "payments".into())]),
+                platform: None,
+                announce: Some("C_PAYMENTS".into()),
+            }],
+            group_by: Vec::new(),
+            group_window: Duration::minutes(2),
+            storm_labels: vec!["service".into()],
+            mitigate_when_resolved: false,
+            silences: None,
+        }
+    }
+
+    /// Alertmanager's documented webhook shape: two alerts of one group.
+    fn delivery(severities: [&str; 2], statuses: [&str; 2]) -> AlertBatch {
+        let alert = |n: usize| {
+            format!(
+                r#"{{"status": "{}", "labels": {{"alertname": "DatabaseDown", "service": "db",
+                   "instance": "db-{n}", "severity": "{}"}},
+                   "annotations": {{"summary": "db is not answering", "description": "down {n}"}},
+                   "startsAt": "2026-11-25T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                   "generatorURL": "http://prometheus/graph", "fingerprint": "f{n}"}}"#,
+                statuses[n], severities[n]
+            )
+        };
+        let body = format!(
+            r#"{{"version": "4", "groupKey": "{{}}:{{alertname=\"DatabaseDown\"}}",
+                "status": "firing", "receiver": "firebreak",
+                "groupLabels": {{"alertname": "DatabaseDown"}},
+                "commonLabels": {{"alertname": "DatabaseDown", "service": "db"}},
+                "commonAnnotations": {{"summary": "db is not answering"}},
+                "externalURL": "http://alertmanager:9093", "alerts": [{}, {}]}}"#,
+            alert(0),
+            alert(1)
+        );
+        let mut batch = parse(AlertSourceKind::Alertmanager, body.as_bytes()).expect("valid");
+        batch.source = "prod".into();
+        batch
+    }
+
+    #[test]
+    fn the_most_severe_firing_alert_sets_the_severity() {
+        let rules = rules();
+        let level = |batch: &AlertBatch| severity_of(&rules, batch).level();
+        assert_eq!(
+            level(&delivery(["warning", "critical"], ["firing", "firing"])),
+            1
+        );
+        // A resolved critical no longer counts while another fires.
+        assert_eq!(
+            level(&delivery(["warning", "critical"], ["firing", "resolved"])),
+            3
+        );
+        // Case does not matter; an unknown value gets the default.
+        assert_eq!(
+            level(&delivery(["CRITICAL", "bogus"], ["firing", "firing"])),
+            1
+        );
+        assert_eq!(
+            level(&delivery(["bogus", "other"], ["firing", "firing"])),
+            3
+        );
+    }
+
+    #[test]
+    fn groups_are_the_tools_own_or_made_from_configured_labels() {
+        let mut rules = rules();
+        let batch = delivery(["critical", "critical"], ["firing", "firing"]);
+        assert_eq!(
+            group_key(&rules, &batch),
+            r#"{}:{alertname="DatabaseDown"}"#
+        );
+        rules.group_by = vec!["service".into(), "cluster".into()];
+        assert_eq!(group_key(&rules, &batch), "by:service=db,cluster=");
+    }
+
+    #[test]
+    fn the_storm_key_needs_every_storm_label_shared() {
+        let batch = delivery(["critical", "critical"], ["firing", "firing"]);
+        assert_eq!(
+            storm_key(&["service".into()], &batch).as_deref(),
+            Some("service=db")
+        );
+        assert_eq!(
+            storm_key(&["instance".into()], &batch),
+            None,
+            "instances differ"
+        );
+        assert_eq!(storm_key(&[], &batch), None);
+        let mut without_common = batch.clone();
+        without_common.common_labels.clear();
+        assert_eq!(
+            storm_key(&["service".into()], &without_common).as_deref(),
+            Some("service=db"),
+            "what the alerts share counts when the tool does not say"
+        );
+    }
+
+    #[test]
+    fn titles_come_from_the_template_or_the_alert_and_its_summary() {
+        let mut rules = rules();
+        let batch = delivery(["critical", "critical"], ["firing", "firing"]);
+        assert_eq!(title(&rules, &batch), "DatabaseDown: db is not answering");
+        rules.title = Some(
+            "{{ labels.service }} down ({{count}} alerts) {{labels.nothing}} from {{source}}"
+                .into(),
+        );
+        assert_eq!(title(&rules, &batch), "db down (2 alerts) from prod");
+        assert_eq!(
+            fill(
+                "{{annotations.description}} / {{ title }} / {{unclosed",
+                &batch
+            ),
+            "down 0 / / {{unclosed"
+        );
+        rules.title = Some("{{labels.nothing}}".into());
+        assert_eq!(
+            title(&rules, &batch),
+            "DatabaseDown: db is not answering",
+            "empty falls back"
+        );
+        rules.title = Some("x".repeat(300));
+        assert_eq!(
+            title(&rules, &batch).chars().count(),
+            crate::incident::MAX_TITLE_CHARS
+        );
+    }
+
+    #[test]
+    fn a_matching_route_chooses_where_the_incident_is_announced() {
+        let rules = rules();
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        assert_eq!(
+            destination(
+                &rules,
+                &labels(&[("team", "payments")]),
+                Some(Platform::Memory)
+            ),
+            (Platform::Memory, Some("C_PAYMENTS".into()))
+        );
+        assert_eq!(
+            destination(
+                &rules,
+                &labels(&[("team", "search")]),
+                Some(Platform::Memory)
+            ),
+            (Platform::Memory, Some("C_INCIDENTS".into()))
+        );
+        assert_eq!(destination(&rules, &labels(&[]), None).0, Platform::Api);
     }
 }

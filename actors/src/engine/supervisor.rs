@@ -963,48 +963,42 @@ impl Handler<HandleAlerts> for Supervisor {
         let HandleAlerts { batch, origin } = message;
         let core = self.core.clone();
         Answer::act(
-            async move {
-                let placement = alert_intake::place(&core, &batch).await;
-                if let Ok(placement) = &placement {
-                    alert_intake::count(&core, placement, &batch);
-                }
-                (placement, batch)
-            }
-            .into_actor(self)
-            .then(
-                move |(placement, batch), supervisor, _ctx| match placement {
-                    Err(error) => Box::pin(actix::fut::ready(Err(error)))
-                        as ResponseActFuture<Self, Result<Handled, EngineError>>,
-                    Ok(Placement::Join(id, delivery)) => supervisor
-                        .deliver(id, alert_intake::join(delivery, origin))
-                        .map(alert_intake::handled_joined)
-                        .into_act(),
-                    Ok(Placement::Open { request, then }) => Box::pin(
-                        supervisor
-                            .declare_with(*request, then, Some(origin))
-                            .map(|result, _, _| result.map(|_| Handled::Applied)),
-                    ),
-                    Ok(Placement::Record) => {
-                        let store = supervisor.core.store.clone();
-                        let at = supervisor.core.clock.now();
-                        Box::pin(
-                            async move {
-                                store
-                                    .record_alert_group(
-                                        &batch.source,
-                                        &batch.group_key,
-                                        batch.status,
-                                        batch.alerts.len(),
-                                        at,
-                                    )
-                                    .await?;
-                                Ok(Handled::Answered)
+            async move { (alert_intake::place(&core, &batch).await, batch) }
+                .into_actor(self)
+                .then(move |(placement, batch), supervisor, _ctx| -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+                    let placement = match placement {
+                        Ok(placement) => placement,
+                        Err(error) => return Box::pin(actix::fut::ready(Err(error))),
+                    };
+                    let (filed, alerts) = (placement.filed(), batch.alerts.len());
+                    let filing: ResponseActFuture<Self, Result<Handled, EngineError>> =
+                        match placement {
+                            Placement::Join(id, delivery) => supervisor
+                                .deliver(id, alert_intake::join(delivery, origin))
+                                .map(alert_intake::handled_joined)
+                                .into_act(),
+                            Placement::Open { request, then } => Box::pin(
+                                supervisor
+                                    .declare_with(*request, then, Some(origin))
+                                    .map(|result, _, _| result.map(|_| Handled::Applied)),
+                            ),
+                            Placement::Record { group_key } => {
+                                let core = supervisor.core.clone();
+                                Box::pin(
+                                    async move {
+                                        alert_intake::record(&core, &batch, &group_key).await
+                                    }
+                                    .into_actor(supervisor),
+                                )
                             }
-                            .into_actor(supervisor),
-                        )
-                    }
-                },
-            ),
+                        };
+                    Box::pin(filing.map(move |result, supervisor: &mut Self, _| {
+                        if result.is_ok() {
+                            alert_intake::count(&supervisor.core, filed, alerts);
+                        }
+                        result
+                    }))
+                }),
         )
     }
 }

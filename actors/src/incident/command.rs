@@ -138,6 +138,10 @@ pub struct AlertDelivery {
     pub storm_key: Option<String>,
     /// Move the incident to mitigated when this leaves none firing.
     pub mitigate_when_resolved: bool,
+    /// The severity its firing alerts map to: an incident less severe is
+    /// raised to it (never lowered: people may have raised it for reasons
+    /// the alerts don't know).
+    pub severity: Option<Severity>,
 }
 
 impl AlertDelivery {
@@ -769,6 +773,30 @@ mod tests {
         let cases: Vec<(&str, Result<Request, ParseError>)> = vec![
             ("help", Ok(Request::Help)),
             ("help me please", Ok(Request::Help)),
+            ("alerts", Ok(Request::Query(Query::Alerts))),
+            (
+                "alerts now",
+                Err(ParseError::UnexpectedArgument { command: "alerts" }),
+            ),
+            ("detach 3fa2b1", command(Command::Detach("3fa2b1".into()))),
+            (
+                "detach",
+                Err(ParseError::MissingArgument {
+                    command: "detach",
+                    usage: "detach <fingerprint>",
+                }),
+            ),
+            (
+                "silence 1h 30m",
+                command(Command::Silence(Duration::minutes(90))),
+            ),
+            (
+                "silence",
+                Err(ParseError::MissingArgument {
+                    command: "silence",
+                    usage: "silence <duration>",
+                }),
+            ),
             (
                 "declare Payments failing",
                 Ok(Request::Declare {

@@ -454,6 +454,20 @@ fn receive_alerts(
         return Err(Rejection::OnlyDetachedAlerts { id: incident.id() });
     }
     let mut events = vec![delivery.received(alerts)];
+    let firing = batch
+        .alerts
+        .iter()
+        .any(|alert| alert.status == firebreak_adapters::alerts::AlertStatus::Firing);
+    if let Some(to) = delivery
+        .severity
+        .filter(|to| firing && to.is_more_severe_than(incident.severity()))
+    {
+        events.push(DomainEvent::SeverityChanged {
+            from: incident.severity(),
+            to,
+        });
+        events.extend(duties_on_reaching(incident, to, ctx.policy));
+    }
     let from = incident.status();
     if delivery.mitigate_when_resolved && matches!(from, Status::Triage | Status::Investigating) {
         let mut after = incident.clone();
@@ -1794,5 +1808,209 @@ mod follow_up_tests {
             decide(&incident, &Command::ActionDone(9), &context),
             Err(Rejection::NoSuchAction { number: 9, .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod alert_tests {
+    use super::*;
+    use crate::incident::fixtures::{led_incident_in, t, user};
+    use crate::incident::Severity;
+    use firebreak_adapters::alerts::{parse, AlertBatch, AlertSourceKind};
+
+    /// Grafana's documented webhook shape: one group of two alerts.
+    fn batch(statuses: [&str; 2]) -> AlertBatch {
+        let alert = |n: usize| {
+            format!(
+                r#"{{"status": "{}", "labels": {{"alertname": "High memory usage", "zone": "us-{n}"}},
+                   "annotations": {{"summary": "memory high"}}, "startsAt": "2026-03-02T09:00:00Z",
+                   "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "fp{n}aa",
+                   "silenceURL": "", "dashboardURL": "", "panelURL": "", "valueString": ""}}"#,
+                statuses[n]
+            )
+        };
+        let body = format!(
+            r#"{{"receiver": "firebreak", "status": "firing", "orgId": 1, "alerts": [{}, {}],
+                "groupLabels": {{"alertname": "High memory usage"}},
+                "commonLabels": {{"alertname": "High memory usage"}}, "commonAnnotations": {{}},
+                "externalURL": "https://grafana.example/", "version": "1",
+                "groupKey": "{{}}:{{alertname=\"High memory usage\"}}", "truncatedAlerts": 0,
+                "title": "[FIRING:2] High memory usage", "state": "alerting", "message": ""}}"#,
+            alert(0),
+            alert(1)
+        );
+        let mut batch = parse(AlertSourceKind::Grafana, body.as_bytes()).expect("valid");
+        batch.source = "grafana".into();
+        batch
+    }
+
+    fn receive(statuses: [&str; 2], mitigate: bool) -> Command {
+        Command::ReceiveAlerts(Box::new(AlertDelivery {
+            batch: batch(statuses),
+            group_key: "g".into(),
+            storm_key: None,
+            mitigate_when_resolved: mitigate,
+            severity: None,
+        }))
+    }
+
+    fn run(
+        incident: &mut Incident,
+        command: &Command,
+        policy: &Policy,
+    ) -> Result<Vec<DomainEvent>, Rejection> {
+        let context = Context {
+            actor: user("grafana"),
+            now: t(100),
+            policy,
+        };
+        let events = decide(incident, command, &context)?;
+        for event in &events {
+            incident.apply(event, t(100));
+        }
+        Ok(events)
+    }
+
+    #[test]
+    fn alerts_are_taken_in_and_the_last_to_resolve_mitigates_only_when_asked() {
+        let policy = Policy::default();
+        for mitigate in [false, true] {
+            let mut incident = led_incident_in(Status::Investigating);
+            let events = run(
+                &mut incident,
+                &receive(["firing", "firing"], mitigate),
+                &policy,
+            )
+            .expect("taken in");
+            assert_eq!(events.len(), 1);
+            assert_eq!(incident.alerts().firing(), 2);
+            run(
+                &mut incident,
+                &receive(["resolved", "firing"], mitigate),
+                &policy,
+            )
+            .expect("taken in");
+            assert_eq!(incident.status(), Status::Investigating, "one still fires");
+            let events = run(
+                &mut incident,
+                &receive(["resolved", "resolved"], mitigate),
+                &policy,
+            )
+            .expect("taken in");
+            let expected = if mitigate {
+                Status::Mitigated
+            } else {
+                Status::Investigating
+            };
+            assert_eq!(incident.status(), expected);
+            assert_eq!(events.len(), if mitigate { 2 } else { 1 });
+            assert_eq!(
+                events[0].describe(&policy),
+                "2 alerts resolved: High memory usage ×2 (grafana)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_detached_alert_is_left_out_and_silence_needs_alerts() {
+        let policy = Policy::default();
+        let mut incident = led_incident_in(Status::Investigating);
+        assert_eq!(
+            run(
+                &mut incident,
+                &Command::Silence(chrono::Duration::hours(1)),
+                &policy
+            ),
+            Err(Rejection::NoAlerts { id: incident.id() })
+        );
+        assert_eq!(
+            answer(&incident, &Query::Alerts, t(100), &policy),
+            "INC-4 has no alerts attached."
+        );
+        run(
+            &mut incident,
+            &receive(["firing", "firing"], false),
+            &policy,
+        )
+        .expect("taken in");
+        assert_eq!(
+            run(&mut incident, &Command::Detach("fp".into()), &policy),
+            Err(Rejection::AmbiguousAlert {
+                id: incident.id(),
+                given: "fp".into(),
+                fits: 2
+            })
+        );
+        assert!(matches!(
+            run(&mut incident, &Command::Detach("zz".into()), &policy),
+            Err(Rejection::NoSuchAlert { .. })
+        ));
+        let events = run(&mut incident, &Command::Detach("FP1".into()), &policy).expect("detached");
+        assert_eq!(
+            events[0].describe(&policy),
+            "Alert High memory usage (fp1aa) detached: it no longer counts here"
+        );
+        assert_eq!(incident.alerts().firing(), 1);
+        // The group fires again, the detached alert with it: left out.
+        run(
+            &mut incident,
+            &receive(["firing", "firing"], false),
+            &policy,
+        )
+        .expect("taken in");
+        assert_eq!(incident.alerts().firing(), 1);
+        let listed = answer(&incident, &Query::Alerts, t(100), &policy);
+        assert!(
+            listed.starts_with("INC-4 has 1 alerts: 1 firing, 0 resolved."),
+            "{listed}"
+        );
+        assert!(
+            listed.contains("High memory usage {zone=us-0}: firing"),
+            "{listed}"
+        );
+        let events = run(
+            &mut incident,
+            &Command::Silence(chrono::Duration::hours(1)),
+            &policy,
+        )
+        .expect("silence asked for");
+        assert_eq!(events, [DomainEvent::SilenceRequested { until: t(160) }]);
+        assert!(matches!(
+            run(
+                &mut incident,
+                &Command::Silence(chrono::Duration::days(400)),
+                &policy
+            ),
+            Err(Rejection::DelayOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn a_more_severe_alert_raises_the_incident_and_a_milder_one_does_not() {
+        let policy = Policy::default();
+        let mut incident = led_incident_in(Status::Investigating);
+        assert_eq!(incident.severity().level(), 2);
+        let with = |level: i64, statuses| {
+            let Command::ReceiveAlerts(mut delivery) = receive(statuses, false) else {
+                unreachable!("receive builds a delivery")
+            };
+            delivery.severity = Some(Severity::new(level).expect("a severity"));
+            Command::ReceiveAlerts(delivery)
+        };
+        let events = run(&mut incident, &with(3, ["firing", "firing"]), &policy).expect("taken in");
+        assert_eq!(
+            events.len(),
+            1,
+            "a milder alert changes nothing but the alerts"
+        );
+        let events =
+            run(&mut incident, &with(1, ["resolved", "resolved"]), &policy).expect("taken in");
+        assert_eq!(events.len(), 1, "resolved alerts raise nothing");
+        let events = run(&mut incident, &with(1, ["firing", "firing"]), &policy).expect("taken in");
+        assert!(
+            matches!(events[1], DomainEvent::SeverityChanged { .. }),
+            "{events:?}"
+        );
+        assert_eq!(incident.severity().level(), 1);
     }
 }

@@ -255,3 +255,171 @@ async fn upsert(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Incident;
+    use crate::store::{declared, temporary_store, RecordedEvent};
+    use firebreak_adapters::alerts::Alert;
+
+    fn received(group_key: &str, storm_key: Option<&str>, status: AlertStatus) -> RecordedEvent {
+        RecordedEvent {
+            event: DomainEvent::AlertsReceived {
+                source: "prod".into(),
+                group_key: group_key.into(),
+                group_labels: BTreeMap::new(),
+                storm_key: storm_key.map(str::to_owned),
+                alerts: vec![Alert {
+                    fingerprint: format!("{group_key}-1"),
+                    status,
+                    labels: BTreeMap::new(),
+                    annotations: BTreeMap::new(),
+                    starts_at: None,
+                    ends_at: None,
+                    links: Vec::new(),
+                }],
+            },
+            actor: None,
+            at: Utc::now(),
+        }
+    }
+
+    async fn opened_by(store: &Store, group_key: &str, storm_key: Option<&str>) -> Incident {
+        store
+            .create_incident_with(
+                &declared(group_key, BTreeMap::new()),
+                &[received(group_key, storm_key, AlertStatus::Firing)],
+                None,
+                |_| Vec::new(),
+            )
+            .await
+            .expect("created")
+            .expect("not a replay")
+    }
+
+    #[tokio::test]
+    async fn a_group_finds_its_open_incident_and_after_closing_only_the_closed_one() {
+        let (store, path) = temporary_store("alert-groups").await;
+        let first = opened_by(&store, "g1", None).await;
+        assert_eq!(
+            first.alerts().firing(),
+            1,
+            "the alerts came with the declaration"
+        );
+        let found = store
+            .alert_group_incidents("prod", "g1")
+            .await
+            .expect("read");
+        assert_eq!(
+            found,
+            GroupIncidents {
+                open: Some(first.id()),
+                closed: None
+            }
+        );
+        assert_eq!(
+            store
+                .alert_group_incidents("other", "g1")
+                .await
+                .expect("read"),
+            GroupIncidents::default(),
+            "groups are per source"
+        );
+        // The group fires again on the incident, then it closes.
+        let event = DomainEvent::StatusChanged {
+            from: crate::incident::Status::Triage,
+            to: crate::incident::Status::Declined,
+        };
+        let mut after = first.clone();
+        let again = received("g1", None, AlertStatus::Resolved);
+        after.apply(&again.event, again.at);
+        after.apply(&event, Utc::now());
+        let change = Change::new(
+            &first,
+            after,
+            vec![
+                again,
+                RecordedEvent {
+                    event,
+                    actor: None,
+                    at: Utc::now(),
+                },
+            ],
+        );
+        store.append(&change).await.expect("appended");
+        let found = store
+            .alert_group_incidents("prod", "g1")
+            .await
+            .expect("read");
+        assert_eq!(
+            found,
+            GroupIncidents {
+                open: None,
+                closed: Some(first.id())
+            }
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_storm_finds_the_first_open_incident_within_the_window() {
+        let (store, path) = temporary_store("alert-storms").await;
+        let before = Utc::now() - chrono::Duration::seconds(1);
+        let first = opened_by(&store, "g1", Some("service=db")).await;
+        opened_by(&store, "g2", Some("service=db")).await;
+        opened_by(&store, "g3", Some("service=web")).await;
+        assert_eq!(
+            store
+                .storm_incident("service=db", before)
+                .await
+                .expect("read"),
+            Some(first.id())
+        );
+        assert_eq!(
+            store
+                .storm_incident("service=db", Utc::now() + chrono::Duration::seconds(1))
+                .await
+                .expect("read"),
+            None,
+            "outside the window"
+        );
+        assert_eq!(
+            store
+                .storm_incident("service=api", before)
+                .await
+                .expect("read"),
+            None
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn groups_without_an_incident_are_recorded_and_updated() {
+        let (store, path) = temporary_store("alert-recorded").await;
+        let at = Utc::now();
+        store
+            .record_alert_group("prod", "disk", AlertStatus::Firing, 2, at)
+            .await
+            .expect("recorded");
+        store
+            .record_alert_group("prod", "disk", AlertStatus::Resolved, 1, at)
+            .await
+            .expect("recorded again");
+        let recorded = store.recorded_alert_groups(10).await.expect("read");
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(
+            (recorded[0].status.as_str(), recorded[0].alerts),
+            ("resolved", 1)
+        );
+        assert_eq!(
+            store
+                .alert_group_incidents("prod", "disk")
+                .await
+                .expect("read"),
+            GroupIncidents::default(),
+            "a recorded group has no incident"
+        );
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -132,5 +132,50 @@ mod tests {
         assert_eq!(one.alerts[0].fingerprint.len(), 16);
         assert_eq!(one.alerts[0].fingerprint, same.alerts[0].fingerprint);
         assert_ne!(one.alerts[0].fingerprint, other.alerts[0].fingerprint);
+        // Stored fingerprints outlive releases, so the derivation is pinned:
+        // the first 16 hex digits of sha256("a=1\nb=2\n").
+        assert_eq!(one.alerts[0].fingerprint, "4a73850fde34aad4");
+        let empty = body(r#"{"a": "1", "b": "2"}"#).replace(
+            r#""status": "firing", "labels""#,
+            r#""status": "firing", "fingerprint": "", "labels""#,
+        );
+        assert_eq!(
+            parse(empty.as_bytes()).expect("valid").alerts[0].fingerprint,
+            "4a73850fde34aad4",
+            "an empty fingerprint is no fingerprint"
+        );
+    }
+
+    #[test]
+    fn an_empty_group_key_is_missing_and_unknown_fields_are_ignored() {
+        let empty = DOCUMENTED.replace(
+            r#""groupKey": "{}:{alertname=\"DatabaseDown\", service=\"db\"}""#,
+            r#""groupKey": " ""#,
+        );
+        assert_ne!(empty, DOCUMENTED);
+        assert_eq!(
+            parse(empty.as_bytes()),
+            Err(AlertParseError::Missing { field: "groupKey" })
+        );
+        let extra = DOCUMENTED.replacen(
+            r#""receiver": "firebreak","#,
+            r#""receiver": "firebreak", "someday": {"new": ["field"]},"#,
+            1,
+        );
+        assert_eq!(parse(extra.as_bytes()), parse(DOCUMENTED.as_bytes()));
+    }
+
+    #[test]
+    fn zero_times_read_as_unset() {
+        let batch = parse(DOCUMENTED.as_bytes()).expect("valid");
+        assert_eq!(batch.alerts[0].ends_at, None);
+        let resolved_at = batch.alerts[1].ends_at.expect("an end");
+        assert_eq!(resolved_at.to_rfc3339(), "2026-11-25T10:01:00+00:00");
+        let zero_start = DOCUMENTED.replace(
+            r#""startsAt": "2026-11-25T09:50:00Z""#,
+            r#""startsAt": "0001-01-01T00:00:00Z""#,
+        );
+        let batch = parse(zero_start.as_bytes()).expect("valid");
+        assert_eq!(batch.alerts[1].starts_at, None);
     }
 }

@@ -20,10 +20,13 @@ struct Delivery {
     source: Option<String>,
     #[serde(default)]
     details: Option<Value>,
+    /// `null` is taken as no links: scripts often send every key.
     #[serde(default)]
-    links: Vec<Link>,
+    links: Option<Vec<Link>>,
 }
 
+/// A link is a bare URL or, as PagerDuty's events take them, an object
+/// with an `href` (its `text` is not kept).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Link {
@@ -75,6 +78,7 @@ pub(super) fn parse(body: &[u8]) -> Result<AlertBatch, AlertParseError> {
     }
     let links = delivery
         .links
+        .unwrap_or_default()
         .into_iter()
         .map(|link| match link {
             Link::Url(url) | Link::Described { href: url } => url,
@@ -140,7 +144,41 @@ mod tests {
         .expect("valid");
         assert_eq!(batch.status, AlertStatus::Resolved);
         assert_eq!(batch.alerts[0].annotations["description"], "exit 2");
+        assert_eq!(batch.message.as_deref(), Some("exit 2"));
         assert!(batch.alerts[0].links.is_empty());
+        assert_eq!(
+            batch.alerts[0].labels,
+            BTreeMap::from([("alertname".to_owned(), "t".to_owned())])
+        );
+
+        let batch = parse(
+            br#"{"dedup_key": "k", "title": "t", "status": "firing",
+                 "severity": null, "details": null, "links": null}"#,
+        )
+        .expect("nulls are absent fields");
+        assert_eq!(batch.message, None);
+        assert!(!batch.alerts[0].annotations.contains_key("description"));
+        assert_eq!(batch.alerts[0].starts_at, None);
+        assert_eq!(batch.alerts[0].ends_at, None);
+
+        let batch = parse(
+            br#"{"dedup_key": "k", "title": "t", "status": "firing", "details": [1, "two"]}"#,
+        )
+        .expect("valid");
+        assert_eq!(batch.message.as_deref(), Some(r#"[1,"two"]"#));
+    }
+
+    #[test]
+    fn links_of_the_wrong_shape_are_refused() {
+        for links in [r#"[{"text": "no href"}]"#, r#"[1]"#, r#""https://one""#] {
+            let body = format!(
+                r#"{{"dedup_key": "k", "title": "t", "status": "firing", "links": {links}}}"#
+            );
+            assert!(
+                matches!(parse(body.as_bytes()), Err(AlertParseError::Shape(_))),
+                "{links}"
+            );
+        }
     }
 
     #[test]
@@ -169,8 +207,26 @@ mod tests {
         let error = parse(br#"{"dedup_key": "k", "title": "t", "status": "exploded"}"#)
             .expect_err("unknown status");
         assert!(
+            matches!(
+                error,
+                AlertParseError::Invalid {
+                    field: "status",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(
             error.to_string().contains("`firing` or `resolved`"),
             "{error}"
+        );
+        let longest = format!(
+            r#"{{"dedup_key": "k", "title": "{}", "status": "firing"}}"#,
+            "é".repeat(200)
+        );
+        assert!(
+            parse(longest.as_bytes()).is_ok(),
+            "200 characters are taken"
         );
         let long = format!(
             r#"{{"dedup_key": "k", "title": "{}", "status": "firing"}}"#,

@@ -19,12 +19,21 @@ use std::time::Duration;
 /// How long one request may take before it counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Most of a refusal's text kept: enough for Alertmanager's reason, not
+/// enough for a proxy's whole error page to reach the chat.
+const MAX_REASON_CHARS: usize = 300;
+
+/// One label that must equal `value` for an alert to be silenced; sent
+/// as an exact, positive match (`isRegex: false`, `isEqual: true`), since
+/// a silence made from an incident names label values it was shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matcher {
     pub name: String,
     pub value: String,
 }
 
+/// A silence to make: the alerts all `matchers` match stay quiet from
+/// `starts_at` to `ends_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSilence {
     pub matchers: Vec<Matcher>,
@@ -34,6 +43,7 @@ pub struct NewSilence {
     pub comment: String,
 }
 
+/// Why no silence was made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SilenceError {
     #[error("`{0}` is not an Alertmanager URL")]
@@ -63,6 +73,7 @@ struct WireSilence<'a> {
     comment: &'a str,
 }
 
+/// One Alertmanager's silences API.
 pub struct SilenceApi {
     base: Url,
     http: reqwest::Client,
@@ -93,6 +104,7 @@ impl SilenceApi {
         })
     }
 
+    /// Waits between retries through `sleeper`, so tests need not sleep.
     pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.sleeper = sleeper;
         self
@@ -147,10 +159,17 @@ impl SilenceApi {
                         });
                 }
                 Ok(response) if response.status().is_client_error() => {
+                    // Alertmanager's 400 body is its reason in plain text
+                    // ("start time must be before end time"); a 4xx without
+                    // one is named by its status.
                     let status = response.status();
                     let text = response.text().await.unwrap_or_default();
-                    let text: String = text.chars().take(300).collect();
-                    return Err(SilenceError::Refused(format!("HTTP {status}: {text}")));
+                    let text: String = text.trim().chars().take(MAX_REASON_CHARS).collect();
+                    return Err(SilenceError::Refused(if text.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        text
+                    }));
                 }
                 Ok(response) => format!("HTTP {}", response.status()),
                 Err(error) => describe_transport_error("POST /api/v2/silences", &error, TIMEOUT),
@@ -162,7 +181,9 @@ impl SilenceApi {
         }
     }
 
-    /// Every silence Alertmanager knows, as it lists them.
+    /// Every silence Alertmanager knows, as it lists them (expired ones
+    /// too, until Alertmanager forgets them). Not retried: it serves
+    /// checks and tests, which can ask again.
     pub async fn list(&self) -> Result<Vec<Value>, SilenceError> {
         let response = self
             .http
@@ -278,6 +299,101 @@ mod tests {
             }
             other => panic!("refused, not {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_retried_after_200ms_then_400ms_and_then_given_up() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/silences"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+            .up_to_n_times(2)
+            .with_priority(1)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/silences"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"silenceID": "s3"})))
+            .with_priority(2)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let sleeper = Arc::new(Recorded::default());
+        let api = SilenceApi::new(&server.uri(), reqwest::Client::new())
+            .expect("a URL")
+            .with_sleeper(sleeper.clone());
+        assert_eq!(api.create(&silence()).await, Ok("s3".to_owned()));
+        assert_eq!(
+            *sleeper.0.lock().expect("not poisoned"),
+            [Duration::from_millis(200), Duration::from_millis(400)]
+        );
+
+        let down = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(3)
+            .mount(&down)
+            .await;
+        let sleeper = Arc::new(Recorded::default());
+        let api = SilenceApi::new(&down.uri(), reqwest::Client::new())
+            .expect("a URL")
+            .with_sleeper(sleeper.clone());
+        match api.create(&silence()).await {
+            Err(SilenceError::Unavailable(reason)) => assert!(reason.contains("500"), "{reason}"),
+            other => panic!("unavailable, not {other:?}"),
+        }
+        assert_eq!(sleeper.0.lock().expect("not poisoned").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_network_failure_is_retried_too() {
+        // A port that was just listening and is now closed refuses at once.
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+            listener.local_addr().expect("an address")
+        };
+        let sleeper = Arc::new(Recorded::default());
+        let api = SilenceApi::new(&format!("http://{closed}"), reqwest::Client::new())
+            .expect("a URL")
+            .with_sleeper(sleeper.clone());
+        assert!(matches!(
+            api.create(&silence()).await,
+            Err(SilenceError::Unavailable(_))
+        ));
+        assert_eq!(sleeper.0.lock().expect("not poisoned").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_keeps_at_most_300_characters_of_its_reason() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(400).set_body_string("é".repeat(1000)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let api = SilenceApi::new(&server.uri(), reqwest::Client::new()).expect("a URL");
+        assert_eq!(
+            api.create(&silence()).await,
+            Err(SilenceError::Refused("é".repeat(300)))
+        );
+    }
+
+    #[tokio::test]
+    async fn silences_are_listed_as_alertmanager_answers() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/silences"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+                {"id": "s1", "status": {"state": "active"}, "matchers": [], "createdBy": "firebreak"}
+            ])))
+            .mount(&server)
+            .await;
+        let api =
+            SilenceApi::new(&format!("{}/", server.uri()), reqwest::Client::new()).expect("a URL");
+        let silences = api.list().await.expect("listed");
+        assert_eq!(silences.len(), 1);
+        assert_eq!(silences[0]["id"], "s1");
     }
 
     #[test]

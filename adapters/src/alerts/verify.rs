@@ -61,6 +61,10 @@ pub fn verify(
     now: DateTime<Utc>,
 ) -> Result<(), VerifyError> {
     match credential {
+        // An empty secret proves nothing; configuration refuses one, and
+        // so does this, in case a caller builds a credential itself.
+        Credential::Bearer(token) if token.is_empty() => Err(VerifyError::Wrong),
+        Credential::Hmac { secret, .. } if secret.is_empty() => Err(VerifyError::Wrong),
         Credential::Bearer(token) => {
             let given = header("authorization").ok_or(VerifyError::Missing)?;
             let (scheme, value) = given.trim().split_once(' ').ok_or(VerifyError::Wrong)?;
@@ -220,6 +224,98 @@ mod tests {
                 ("X-Grafana-Alerting-Timestamp", &old)
             ]),
             Err(VerifyError::Stale)
+        );
+    }
+
+    #[test]
+    fn a_timestamp_must_be_unix_seconds_within_five_minutes_either_way() {
+        let credential = Credential::Hmac {
+            secret: "hmac-secret".into(),
+            header: "X-Grafana-Alerting-Signature".into(),
+            timestamp_header: Some("X-Grafana-Alerting-Timestamp".into()),
+        };
+        let now = Utc::now();
+        let body = std::str::from_utf8(BODY).expect("utf-8");
+        let check = |at: &str| {
+            let signature = sign("hmac-secret", &format!("{at}:{body}"));
+            verify(
+                &credential,
+                headers(&[
+                    ("X-Grafana-Alerting-Signature", &signature),
+                    ("X-Grafana-Alerting-Timestamp", at),
+                ]),
+                BODY,
+                now,
+            )
+        };
+        assert_eq!(check(&(now.timestamp() - 300).to_string()), Ok(()));
+        assert_eq!(check(&(now.timestamp() + 300).to_string()), Ok(()));
+        assert_eq!(
+            check(&(now.timestamp() - 301).to_string()),
+            Err(VerifyError::Stale)
+        );
+        assert_eq!(
+            check(&(now.timestamp() + 301).to_string()),
+            Err(VerifyError::Stale),
+            "a delivery from the future is as suspect as an old one"
+        );
+        assert_eq!(check(&now.to_rfc3339()), Err(VerifyError::Wrong));
+        assert_eq!(check(""), Err(VerifyError::Wrong));
+    }
+
+    #[test]
+    fn a_signature_is_checked_whole_and_case_blind_in_its_hex() {
+        let credential = Credential::Hmac {
+            secret: "hmac-secret".into(),
+            header: "X-Firebreak-Signature".into(),
+            timestamp_header: None,
+        };
+        let now = Utc::now();
+        let good = sign("hmac-secret", std::str::from_utf8(BODY).expect("utf-8"));
+        let check = |signature: &str| {
+            verify(
+                &credential,
+                headers(&[("X-Firebreak-Signature", signature)]),
+                BODY,
+                now,
+            )
+        };
+        assert_eq!(check(&good.to_uppercase()), Ok(()));
+        assert_eq!(check(&good[..32]), Err(VerifyError::Wrong), "a prefix");
+        assert_eq!(check(&good[..63]), Err(VerifyError::Wrong), "odd length");
+        assert_eq!(check(""), Err(VerifyError::Wrong));
+        assert_eq!(check("sha256="), Err(VerifyError::Wrong));
+        assert_eq!(
+            check(&format!("sha1={good}")),
+            Err(VerifyError::Wrong),
+            "only the sha256= prefix is known"
+        );
+    }
+
+    #[test]
+    fn an_empty_secret_never_verifies() {
+        let now = Utc::now();
+        let bearer = Credential::Bearer(String::new());
+        for value in ["Bearer ", "Bearer", "Bearer  "] {
+            assert_eq!(
+                verify(&bearer, headers(&[("Authorization", value)]), BODY, now),
+                Err(VerifyError::Wrong)
+            );
+        }
+        let hmac = Credential::Hmac {
+            secret: String::new(),
+            header: "X-Sig".into(),
+            timestamp_header: None,
+        };
+        let signed_with_nothing = sign("", std::str::from_utf8(BODY).expect("utf-8"));
+        assert_eq!(
+            verify(
+                &hmac,
+                headers(&[("X-Sig", &signed_with_nothing)]),
+                BODY,
+                now
+            ),
+            Err(VerifyError::Wrong)
         );
     }
 
