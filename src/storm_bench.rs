@@ -285,14 +285,17 @@ async fn declare_on_schedule(url: &str, count: usize, within: Duration) -> (Late
             "platform": "slack",
             "reporter": "U0STORM",
         }));
-        async move {
-            request
-                .send()
-                .await
-                .is_ok_and(|response| response.status().is_success())
-        }
+        succeeded(request)
     })
     .await
+}
+
+/// Whether `request` got a success answer.
+async fn succeeded(request: reqwest::RequestBuilder) -> bool {
+    request
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success())
 }
 
 const ALERT_TOKEN: &str = "storm-alert-token";
@@ -332,12 +335,7 @@ async fn alert_on_schedule(
                 "fingerprint": format!("{n:016x}"),
             }],
         }));
-        async move {
-            request
-                .send()
-                .await
-                .is_ok_and(|response| response.status().is_success())
-        }
+        succeeded(request)
     })
     .await
 }

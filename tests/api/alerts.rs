@@ -86,6 +86,17 @@ fn resolved(mut alert: Value) -> Value {
     alert
 }
 
+/// Waits for the first incident and answers its id.
+async fn first_incident(app: &TestApp, what: &str) -> i64 {
+    wait_for(what, || async {
+        incidents(app)
+            .await
+            .first()
+            .and_then(|item| item["id"].as_i64())
+    })
+    .await
+}
+
 async fn incidents(app: &TestApp) -> Vec<Value> {
     app.get_json("/api/v1/incidents").await["incidents"]
         .as_array()
@@ -116,13 +127,7 @@ async fn a_critical_alert_opens_an_incident_its_group_keeps_resolves_and_silence
     alertmanager
         .push(&json!([alert("DatabaseDown", "db", "db-1", "critical")]))
         .await;
-    let id = wait_for("the alert opens an incident", || async {
-        incidents(&app)
-            .await
-            .first()
-            .and_then(|item| item["id"].as_i64())
-    })
-    .await;
+    let id = first_incident(&app, "the alert opens an incident").await;
     let incident = app.incident(id).await;
     assert_eq!(incident["title"], "DatabaseDown: db is not answering");
     assert_eq!(incident["severity"], 1, "critical maps to severity 1");
@@ -281,13 +286,7 @@ async fn forty_alerts_of_one_service_within_the_window_are_one_incident() {
         })
         .collect();
     alertmanager.push(&Value::Array(storm)).await;
-    let id = wait_for("the storm opens an incident", || async {
-        incidents(&app)
-            .await
-            .first()
-            .and_then(|item| item["id"].as_i64())
-    })
-    .await;
+    let id = first_incident(&app, "the storm opens an incident").await;
     wait_until("all forty alerts are on it", || async {
         alert_statuses(&app, id).await.len() == 40
     })
@@ -436,13 +435,7 @@ async fn generic_and_grafana_deliveries_open_group_record_and_apply_once() {
         again.json::<Value>().await.expect("json")["status"],
         "duplicate"
     );
-    let id = wait_for("the generic alert opens an incident", || async {
-        incidents(&app)
-            .await
-            .first()
-            .and_then(|item| item["id"].as_i64())
-    })
-    .await;
+    let id = first_incident(&app, "the generic alert opens an incident").await;
     let incident = app.incident(id).await;
     assert_eq!(incident["title"], "Nightly backup failed");
     assert_eq!(incident["alerts"][0]["fingerprint"], "backup-1");

@@ -68,24 +68,11 @@ impl Store {
         payload: &str,
         received_at: DateTime<Utc>,
     ) -> Result<InboxInsert, StoreError> {
-        use sea_orm::sea_query::OnConflict;
-        use sea_orm::TryInsertResult;
-        let inserted = inbox::Entity::insert(new_row(ALERTS_INBOX, event_id, payload, received_at))
-            .on_conflict(
-                OnConflict::columns([inbox::Column::Platform, inbox::Column::EventId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .do_nothing()
-            .exec_with_returning_many(&self.writer)
-            .await?;
-        Ok(match inserted {
-            TryInsertResult::Inserted(models) => {
-                models.first().map_or(InboxInsert::Duplicate, |model| {
-                    InboxInsert::Inserted(model.id)
-                })
-            }
-            TryInsertResult::Empty | TryInsertResult::Conflicted => InboxInsert::Duplicate,
+        let row = new_row(ALERTS_INBOX, event_id, payload, received_at);
+        let inserted = self.insert_new(vec![row]).await?;
+        Ok(match inserted.into_values().next() {
+            Some(id) => InboxInsert::Inserted(id),
+            None => InboxInsert::Duplicate,
         })
     }
 
@@ -96,30 +83,14 @@ impl Store {
         &self,
         rows: &[NewInboxRow],
     ) -> Result<Vec<InboxInsert>, StoreError> {
-        use sea_orm::sea_query::OnConflict;
-        use sea_orm::TryInsertResult;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let models = rows
             .iter()
-            .map(|row| new_row(row.platform, &row.event_id, &row.payload, row.received_at));
-        let inserted = inbox::Entity::insert_many(models)
-            .on_conflict(
-                OnConflict::columns([inbox::Column::Platform, inbox::Column::EventId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .do_nothing()
-            .exec_with_returning_many(&self.writer)
-            .await?;
-        let mut ids: std::collections::HashMap<(String, String), i64> = match inserted {
-            TryInsertResult::Inserted(models) => models
-                .into_iter()
-                .map(|model| ((model.platform, model.event_id), model.id))
-                .collect(),
-            TryInsertResult::Empty | TryInsertResult::Conflicted => Default::default(),
-        };
+            .map(|row| new_row(row.platform, &row.event_id, &row.payload, row.received_at))
+            .collect();
+        let mut ids = self.insert_new(models).await?;
         Ok(rows
             .iter()
             .map(|row| {
@@ -131,6 +102,32 @@ impl Store {
                 }
             })
             .collect())
+    }
+
+    /// Inserts the rows not stored before, in one statement; answers the
+    /// ids of those inserted, by platform and event id.
+    async fn insert_new(
+        &self,
+        models: Vec<inbox::ActiveModel>,
+    ) -> Result<std::collections::HashMap<(String, String), i64>, StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::TryInsertResult;
+        let inserted = inbox::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([inbox::Column::Platform, inbox::Column::EventId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec_with_returning_many(&self.writer)
+            .await?;
+        Ok(match inserted {
+            TryInsertResult::Inserted(models) => models
+                .into_iter()
+                .map(|model| ((model.platform, model.event_id), model.id))
+                .collect(),
+            TryInsertResult::Empty | TryInsertResult::Conflicted => Default::default(),
+        })
     }
 
     /// Stores the events of one pulled batch and where reading stopped
