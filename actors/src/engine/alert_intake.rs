@@ -6,7 +6,7 @@
 //! worker keeps alerts in one lane), so two groups of one storm never both
 //! find no incident and open two.
 
-use super::messages::{ApplyCommand, DeclareRequest, Handled, Source};
+use super::messages::{ApplyCommand, DeclareRequest, FileAlerts, Handled, Source};
 use super::{EngineCore, EngineError};
 use crate::incident::{AlertDelivery, Command, DomainEvent, IncidentId, Rejection, Severity};
 use crate::metrics::EngineMetrics;
@@ -16,6 +16,7 @@ use firebreak_adapters::alerts::{AlertBatch, AlertSourceKind, AlertStatus};
 use firebreak_adapters::{ConversationRef, Platform, UserRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tokio::sync::oneshot;
 
 /// What a source's alerts do, from `[alerts.sources.NAME]`.
 #[derive(Clone)]
@@ -394,14 +395,37 @@ pub(super) async fn record(
     Ok(Handled::Answered)
 }
 
-/// The command that files a delivery with its incident.
-pub(super) fn join(delivery: Box<AlertDelivery>, origin: i64) -> ApplyCommand {
-    ApplyCommand {
+/// The message that files a delivery with its incident, and where the
+/// incident says it is stored.
+pub(super) fn join(
+    delivery: Box<AlertDelivery>,
+    origin: i64,
+) -> (
+    FileAlerts,
+    oneshot::Receiver<Result<super::Reply, EngineError>>,
+) {
+    let (written, stored) = oneshot::channel();
+    let command = ApplyCommand {
         user: source_user(&delivery.batch.source),
         command: Command::ReceiveAlerts(delivery),
         source: Source::Api,
         origin: Some(origin),
-    }
+    };
+    (FileAlerts { command, written }, stored)
+}
+
+/// What the incident said of the write; the delivery is tried again
+/// later when it never got there (the actor stopped, the incident is
+/// restarting).
+pub(super) async fn stored(
+    stored: oneshot::Receiver<Result<super::Reply, EngineError>>,
+) -> Result<super::Reply, EngineError> {
+    stored.await.unwrap_or_else(|_| {
+        Err(EngineError::Batch {
+            reason: "the incident did not take the alerts in; they will be tried again".into(),
+            transient: true,
+        })
+    })
 }
 
 /// What the inbox worker hears back.

@@ -194,3 +194,13 @@ pub struct HandleAlerts {
     pub batch: firebreak_adapters::alerts::AlertBatch,
     pub origin: i64,
 }
+
+/// File a delivery of alerts with an incident: like [`ApplyCommand`], but
+/// `written` is answered as soon as the change is stored, before its chat
+/// effects, so the next delivery is placed without waiting for chat.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), EngineError>")]
+pub struct FileAlerts {
+    pub command: ApplyCommand,
+    pub written: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
+}

@@ -965,7 +965,7 @@ impl Handler<HandleAlerts> for Supervisor {
         Answer::act(
             async move { (alert_intake::place(&core, &batch).await, batch) }
                 .into_actor(self)
-                .then(move |(placement, batch), supervisor, _ctx| -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+                .then(move |(placement, batch), supervisor, ctx| -> ResponseActFuture<Self, Result<Handled, EngineError>> {
                     let placement = match placement {
                         Ok(placement) => placement,
                         Err(error) => return Box::pin(actix::fut::ready(Err(error))),
@@ -973,10 +973,28 @@ impl Handler<HandleAlerts> for Supervisor {
                     let (filed, alerts) = (placement.filed(), batch.alerts.len());
                     let filing: ResponseActFuture<Self, Result<Handled, EngineError>> =
                         match placement {
-                            Placement::Join(id, delivery) => supervisor
-                                .deliver(id, alert_intake::join(delivery, origin))
-                                .map(alert_intake::handled_joined)
-                                .into_act(),
+                            Placement::Join(id, delivery) => {
+                                let (file, stored) = alert_intake::join(delivery, origin);
+                                // The delivery runs on (the incident's chat
+                                // effects after its write); the next one is
+                                // placed once this one is stored.
+                                let delivered = supervisor.deliver(id, file).into_act().map(
+                                    move |result, _, _| {
+                                        if let Err(error) = result {
+                                            tracing::warn!(incident = %id, %error, "alerts were not filed");
+                                        }
+                                    },
+                                );
+                                ctx.spawn(delivered);
+                                Box::pin(
+                                    async move {
+                                        alert_intake::handled_joined(
+                                            alert_intake::stored(stored).await,
+                                        )
+                                    }
+                                    .into_actor(supervisor),
+                                )
+                            }
                             Placement::Open { request, then } => Box::pin(
                                 supervisor
                                     .declare_with(*request, then, Some(origin))
