@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod rehydrate_bench;
 pub mod report;
 pub mod routes;
+pub mod single_process;
 pub mod slack_manifest;
 pub mod startup;
 pub mod stats;

@@ -44,6 +44,8 @@ pub struct Application {
     pub memory: Option<MemoryAdapter>,
     /// Wakes the inbox worker after rows were written.
     pub inbox_wake: Arc<Notify>,
+    /// This process's hold on a SQLite database, released when it stops.
+    _database_lock: Option<crate::single_process::DatabaseLock>,
 }
 
 impl Application {
@@ -61,6 +63,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let policy = settings.policy()?;
         let default_severity = settings.default_severity()?;
+        let database_lock = crate::single_process::lock_database(settings.database.url.expose())?;
         let store = connect_and_migrate(settings.database.url.expose()).await?;
 
         let mut platforms = Platforms::new();
@@ -266,6 +269,7 @@ impl Application {
             supervisor,
             memory,
             inbox_wake,
+            _database_lock: database_lock,
         })
     }
 

@@ -56,6 +56,9 @@ pub struct StormReport {
     pub rate_limited: usize,
     /// In the alert storm: the incidents the alerts opened.
     pub opened_by_alerts: Option<u64>,
+    /// In the alert storm: from the first alert to the last one filed with
+    /// its incident.
+    pub filed: Option<Duration>,
 }
 
 impl fmt::Display for StormReport {
@@ -78,6 +81,9 @@ impl fmt::Display for StormReport {
                     "storm_incidents_per_alert {:.3} incidents",
                     opened as f64 / self.declared.max(1) as f64
                 )?;
+                if let Some(filed) = self.filed {
+                    writeln!(f, "storm_alerts_filed_time {:.1} s", filed.as_secs_f64())?;
+                }
             }
             _ => {
                 writeln!(f, "storm_declared {} incidents", self.declared)?;
@@ -138,6 +144,9 @@ pub(crate) struct FakeSlack {
 struct Tally {
     calls: usize,
     rate_limited: usize,
+    /// When the latest channel was created and headline posted.
+    last_channel: Option<Instant>,
+    last_headline: Option<Instant>,
     channels: usize,
     headlines: usize,
 }
@@ -205,6 +214,7 @@ impl FakeSlack {
             }),
             "conversations.create" => {
                 tally.channels += 1;
+                tally.last_channel = Some(Instant::now());
                 json!({ "ok": true, "channel": {
                     "id": format!("C0INC{n:06}"), "name": body["name"],
                     "is_channel": true, "is_private": body["is_private"]
@@ -213,6 +223,7 @@ impl FakeSlack {
             "chat.postMessage" => {
                 if channel == Some(ANNOUNCE) {
                     tally.headlines += 1;
+                    tally.last_headline = Some(Instant::now());
                 }
                 let ts = format!("1700000000.{n:06}");
                 json!({ "ok": true, "channel": channel, "ts": ts,
@@ -406,9 +417,9 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
     let sent = api_latencies.len();
     // With alerts, what drains is the incidents they opened: wait until
     // every delivery was filed, then count.
-    let opened_by_alerts = match options.alert_services {
+    let (opened_by_alerts, filed) = match options.alert_services {
         Some(_) => {
-            let deadline = Instant::now() + Duration::from_secs(120);
+            let deadline = Instant::now() + Duration::from_secs(600);
             while metric(&base, "firebreak_alerts_received_total")
                 .await
                 .unwrap_or(0)
@@ -417,13 +428,12 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Some(
-                metric(&base, "firebreak_incidents_opened_by_alerts_total")
-                    .await
-                    .unwrap_or(0),
-            )
+            let opened = metric(&base, "firebreak_incidents_opened_by_alerts_total")
+                .await
+                .unwrap_or(0);
+            (Some(opened), Some(started.elapsed()))
         }
-        None => None,
+        None => (None, None),
     };
     let declared = opened_by_alerts.map_or(sent, |opened| opened as usize);
 
@@ -437,7 +447,14 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
     let drained = loop {
         let tally = fake.tally();
         if tally.channels >= declared && tally.headlines >= declared {
-            break Some(started.elapsed());
+            // With alerts the incidents are all known only once every
+            // alert is filed; they drained when their last channel and
+            // headline came, which may be long before.
+            let last = tally.last_channel.max(tally.last_headline);
+            break Some(match (filed, last) {
+                (Some(_), Some(last)) => last.saturating_duration_since(started),
+                _ => started.elapsed(),
+            });
         }
         if Instant::now() > deadline {
             break None;
@@ -458,6 +475,7 @@ pub async fn run(options: StormOptions) -> anyhow::Result<StormReport> {
         options,
         declared: sent,
         opened_by_alerts,
+        filed,
         declare_failed,
         api_latencies,
         bare_latencies,

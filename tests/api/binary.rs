@@ -271,7 +271,7 @@ fn the_alert_storm_benchmark_opens_one_incident_per_service() {
             "storm_channels_created 3 channels",
             "storm_headlines_posted 3 headlines",
         ],
-        &["storm_drain_time"],
+        &["storm_drain_time", "storm_alerts_filed_time"],
     );
 }
 
@@ -315,4 +315,68 @@ fn the_load_benchmark_sends_mixed_traffic_without_an_error() {
         ],
         &["load_rss_start", "load_rss_end", "load_latency_p99"],
     );
+}
+
+/// Waits until `child` listens on `port`; fails if it exits first.
+fn wait_listening(child: &mut std::process::Child, port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.try_wait().expect("waitable").is_none(),
+            "serve exited before it listened"
+        );
+        assert!(std::time::Instant::now() < deadline, "serve never listened");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_serve_on_one_sqlite_file_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("one.db").display());
+    let serve = |port: u16| {
+        firebreak()
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &url)
+            .env("FIREBREAK__SERVER__ADDR", format!("127.0.0.1:{port}"))
+            .env("FIREBREAK__LOG__LEVEL", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    };
+    let port = crate::support::free_port();
+    let mut first = serve(port);
+    wait_listening(&mut first, port);
+    let mut second = serve(crate::support::free_port());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("waitable") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = first.kill();
+            panic!("the second serve kept running beside the first");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().expect("piped"), &mut stderr)
+        .expect("stderr");
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("another firebreak process is serving the SQLite database"),
+        "{stderr}"
+    );
+    // Once the first is gone (killed: the kernel lets its lock go), the
+    // database is free again.
+    let port = crate::support::free_port();
+    let mut third = serve(port);
+    wait_listening(&mut third, port);
+    let _ = third.kill();
+    let _ = third.wait();
 }
