@@ -79,16 +79,6 @@ pub(super) enum Placement {
     },
 }
 
-impl Placement {
-    pub(super) fn filed(&self) -> Filed {
-        match self {
-            Placement::Join(..) => Filed::Grouped,
-            Placement::Open { .. } => Filed::Opened,
-            Placement::Record { .. } => Filed::Recorded,
-        }
-    }
-}
-
 /// How a delivery was filed, for the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Filed {
@@ -365,8 +355,63 @@ pub(super) fn fill(template: &str, batch: &AlertBatch) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A placed delivery: done already, or on its way to its incident.
+#[derive(Debug)]
+pub struct Filing {
+    filed: Filed,
+    alerts: usize,
+    outcome: Outcome,
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Now(Result<Handled, EngineError>),
+    /// The incident answers once the delivery is stored.
+    Stored(oneshot::Receiver<Result<super::Reply, EngineError>>),
+}
+
+impl Filing {
+    pub(super) fn now(filed: Filed, alerts: usize, result: Result<Handled, EngineError>) -> Self {
+        Self {
+            filed,
+            alerts,
+            outcome: Outcome::Now(result),
+        }
+    }
+
+    pub(super) fn stored(
+        alerts: usize,
+        stored: oneshot::Receiver<Result<super::Reply, EngineError>>,
+    ) -> Self {
+        Self {
+            filed: Filed::Grouped,
+            alerts,
+            outcome: Outcome::Stored(stored),
+        }
+    }
+
+    /// Waits until the delivery is stored (or failed), and counts it once
+    /// it is.
+    pub(super) async fn finish(self, core: &EngineCore) -> Result<Handled, EngineError> {
+        let result = match self.outcome {
+            Outcome::Now(result) => result,
+            Outcome::Stored(stored) => handled_joined(stored.await.unwrap_or_else(|_| {
+                Err(EngineError::Batch {
+                    reason: "the incident did not take the alerts in; they will be tried again"
+                        .into(),
+                    transient: true,
+                })
+            })),
+        };
+        if result.is_ok() {
+            count(core, self.filed, self.alerts);
+        }
+        result
+    }
+}
+
 /// Counts a delivery once it is filed.
-pub(super) fn count(core: &EngineCore, filed: Filed, alerts: usize) {
+fn count(core: &EngineCore, filed: Filed, alerts: usize) {
     let metrics = &core.metrics;
     let alerts = alerts as u64;
     EngineMetrics::add(&metrics.alerts_received, alerts);
@@ -414,24 +459,8 @@ pub(super) fn join(
     (FileAlerts { command, written }, stored)
 }
 
-/// What the incident said of the write; the delivery is tried again
-/// later when it never got there (the actor stopped, the incident is
-/// restarting).
-pub(super) async fn stored(
-    stored: oneshot::Receiver<Result<super::Reply, EngineError>>,
-) -> Result<super::Reply, EngineError> {
-    stored.await.unwrap_or_else(|_| {
-        Err(EngineError::Batch {
-            reason: "the incident did not take the alerts in; they will be tried again".into(),
-            transient: true,
-        })
-    })
-}
-
 /// What the inbox worker hears back.
-pub(super) fn handled_joined(
-    result: Result<super::Reply, EngineError>,
-) -> Result<Handled, EngineError> {
+fn handled_joined(result: Result<super::Reply, EngineError>) -> Result<Handled, EngineError> {
     match result {
         Ok(_) => Ok(Handled::Applied),
         // The incident closed between the lookup and the delivery: tried

@@ -77,11 +77,25 @@ impl Fetched {
         }
     }
 
-    /// Whether the row is one line of chat, which can be applied together
-    /// with the lines before and after it in its conversation.
-    fn is_line(&self) -> bool {
-        matches!(&self.decoded, Ok(Decoded::Chat(events)) if events.len() == 1 && Said::is_line(&events[0].kind))
+    /// What the row can be handed over together with: one line of chat
+    /// with the lines before and after it in its conversation, a delivery
+    /// of alerts with the deliveries next to it.
+    fn kind(&self) -> Together {
+        match &self.decoded {
+            Ok(Decoded::Chat(events)) if events.len() == 1 && Said::is_line(&events[0].kind) => {
+                Together::Lines
+            }
+            Ok(Decoded::Alerts(_)) => Together::Alerts,
+            _ => Together::Alone,
+        }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Together {
+    Lines,
+    Alerts,
+    Alone,
 }
 
 pub struct InboxWorker {
@@ -187,22 +201,70 @@ impl InboxWorker {
         lane: Lane,
     ) -> Dispatched {
         let queue = waiting.entry(lane.clone()).or_default();
-        let mut batch = Vec::new();
+        let mut batch: Vec<Fetched> = Vec::new();
         while let Some(next) = queue.pop_front() {
-            let line = next.is_line();
-            if !line && !batch.is_empty() {
+            let kind = next.kind();
+            if batch
+                .first()
+                .is_some_and(|first| first.kind() != kind || kind == Together::Alone)
+            {
                 queue.push_front(next);
                 break;
             }
             batch.push(next);
-            if !line || batch.len() == MAX_BATCH {
+            if kind == Together::Alone || batch.len() == MAX_BATCH {
                 break;
             }
         }
-        match batch.len() {
-            1 => self.dispatch_one(batch.remove(0), lane),
-            _ => self.dispatch_lines(batch, lane),
+        match batch.first().map(Fetched::kind) {
+            Some(Together::Alerts) => self.dispatch_alerts(batch, lane),
+            Some(Together::Lines) if batch.len() > 1 => self.dispatch_lines(batch, lane),
+            _ => self.dispatch_one(batch.remove(0), lane),
         }
+    }
+
+    /// Hands deliveries of alerts over one after the other, each placed
+    /// once the one before it is (a new incident stored, or the delivery
+    /// on its way to an open one), then waits until each is stored. So a
+    /// burst for one incident queues at that incident, and a delivery for
+    /// another incident is not held behind its chat calls.
+    fn dispatch_alerts(&self, batch: Vec<Fetched>, lane: Lane) -> Dispatched {
+        let supervisor = self.supervisor.clone();
+        let core = self.core.clone();
+        Box::pin(async move {
+            let mut placed = Vec::with_capacity(batch.len());
+            for Fetched { row, decoded } in batch {
+                let filing = match decoded {
+                    Ok(Decoded::Alerts(alerts)) => supervisor
+                        .send(HandleAlerts {
+                            batch: *alerts,
+                            origin: row.id,
+                        })
+                        .await
+                        .map_err(RowFailure::from)
+                        .and_then(|placed| placed.map_err(RowFailure::from)),
+                    Ok(Decoded::Chat(_)) => Err(RowFailure {
+                        retry: false,
+                        reason: "a chat row among alerts".into(),
+                    }),
+                    Err(failure) => Err(failure),
+                };
+                placed.push((row, filing));
+            }
+            let mut outcomes = Vec::with_capacity(placed.len());
+            for (row, filing) in placed {
+                let outcome = match filing {
+                    Ok(filing) => filing
+                        .finish(&core)
+                        .await
+                        .map(|_| ())
+                        .map_err(RowFailure::from),
+                    Err(failure) => Err(failure),
+                };
+                outcomes.push((row, outcome));
+            }
+            (lane, outcomes)
+        })
     }
 
     /// Records how rows ended: done, to be retried later, or set aside.
@@ -245,20 +307,11 @@ impl InboxWorker {
     fn dispatch_one(&self, fetched: Fetched, lane: Lane) -> Dispatched {
         let Fetched { row, decoded } = fetched;
         let events = match decoded {
-            Ok(Decoded::Alerts(batch)) => {
-                let request = self.supervisor.send(HandleAlerts {
-                    batch: *batch,
-                    origin: row.id,
-                });
-                return Box::pin(async move {
-                    let outcome = request
-                        .await
-                        .map_err(RowFailure::from)
-                        .and_then(|handled| handled.map(|_| ()).map_err(RowFailure::from));
-                    (lane, vec![(row, outcome)])
-                });
-            }
             Ok(Decoded::Chat(events)) => Ok(events),
+            Ok(Decoded::Alerts(_)) => Err(RowFailure {
+                retry: false,
+                reason: "alerts are handed over by dispatch_alerts".into(),
+            }),
             Err(failure) => Err(failure),
         };
         // Only a single-event row can be claimed by the append itself; a

@@ -187,9 +187,12 @@ pub struct HandleChatBatch {
 }
 
 /// A delivery of alerts from the inbox: filed with an incident, opening
-/// one, or recorded.
+/// one, or recorded. Answered once it is placed; the [`Filing`] says when
+/// it is stored.
+///
+/// [`Filing`]: super::alert_intake::Filing
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<Handled, EngineError>")]
+#[rtype(result = "Result<super::alert_intake::Filing, EngineError>")]
 pub struct HandleAlerts {
     pub batch: firebreak_adapters::alerts::AlertBatch,
     pub origin: i64,

@@ -27,8 +27,8 @@ pub use alert_intake::{AlertRoute, AlertRules};
 pub use inbox_worker::InboxWorker;
 pub use incident_actor::IncidentActor;
 pub use messages::{
-    ApplyCommand, Declare, DeclareRequest, Execute, HandleAlerts, HandleChatEvent, Handled, Reply,
-    RunCommand, RunTypedCommand, Snapshot, Source, Welcome,
+    ApplyCommand, Declare, DeclareRequest, Execute, HandleChatEvent, Handled, Reply, RunCommand,
+    RunTypedCommand, Snapshot, Source, Welcome,
 };
 pub use supervisor::{IsReady, Rehydrate, Supervisor, TimerFired, DECLARE_FORM};
 pub use timers::{AttachSupervisor, PendingCount, Reschedule, TimerWheel};

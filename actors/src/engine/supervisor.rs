@@ -6,7 +6,7 @@
 //! handler, in arrival order, and the reply is awaited outside it, so one
 //! slow incident never holds up the others and per-incident order is kept.
 
-use super::alert_intake::{self, Placement};
+use super::alert_intake::{self, Filed, Filing, Placement};
 use super::answer::Answer;
 use super::chat::Said;
 use super::incident_actor::IncidentActor;
@@ -957,65 +957,55 @@ impl Handler<TimerFired> for Supervisor {
 }
 
 impl Handler<HandleAlerts> for Supervisor {
-    type Result = Answer<Self, Result<Handled, EngineError>>;
+    type Result = Answer<Self, Result<Filing, EngineError>>;
 
     fn handle(&mut self, message: HandleAlerts, _ctx: &mut Self::Context) -> Self::Result {
         let HandleAlerts { batch, origin } = message;
         let core = self.core.clone();
+        let alerts = batch.alerts.len();
         Answer::act(
             async move { (alert_intake::place(&core, &batch).await, batch) }
                 .into_actor(self)
-                .then(move |(placement, batch), supervisor, ctx| -> ResponseActFuture<Self, Result<Handled, EngineError>> {
+                .then(move |(placement, batch), supervisor, ctx| -> ResponseActFuture<Self, Result<Filing, EngineError>> {
                     let placement = match placement {
                         Ok(placement) => placement,
                         Err(error) => return Box::pin(actix::fut::ready(Err(error))),
                     };
-                    let (filed, alerts) = (placement.filed(), batch.alerts.len());
-                    let filing: ResponseActFuture<Self, Result<Handled, EngineError>> =
-                        match placement {
-                            Placement::Join(id, delivery) => {
-                                let (file, stored) = alert_intake::join(delivery, origin);
-                                // The delivery runs on (the incident's chat
-                                // effects after its write); the next one is
-                                // placed once this one is stored.
-                                let delivered = supervisor.deliver(id, file).into_act().map(
-                                    move |result, _, _| {
-                                        if let Err(error) = result {
-                                            tracing::warn!(incident = %id, %error, "alerts were not filed");
-                                        }
-                                    },
-                                );
-                                ctx.spawn(delivered);
-                                Box::pin(
-                                    async move {
-                                        alert_intake::handled_joined(
-                                            alert_intake::stored(stored).await,
-                                        )
+                    match placement {
+                        Placement::Join(id, delivery) => {
+                            let (file, stored) = alert_intake::join(delivery, origin);
+                            // Answered once placed: the incident says
+                            // when it stored the delivery, and goes on
+                            // with its chat calls.
+                            let delivered = supervisor.deliver(id, file).into_act().map(
+                                move |result, _, _| {
+                                    if let Err(error) = result {
+                                        tracing::warn!(incident = %id, %error, "alerts were not filed");
                                     }
-                                    .into_actor(supervisor),
-                                )
-                            }
-                            Placement::Open { request, then } => Box::pin(
-                                supervisor
-                                    .declare_with(*request, then, Some(origin))
-                                    .map(|result, _, _| result.map(|_| Handled::Applied)),
-                            ),
-                            Placement::Record { group_key } => {
-                                let core = supervisor.core.clone();
-                                Box::pin(
-                                    async move {
-                                        alert_intake::record(&core, &batch, &group_key).await
-                                    }
-                                    .into_actor(supervisor),
-                                )
-                            }
-                        };
-                    Box::pin(filing.map(move |result, supervisor: &mut Self, _| {
-                        if result.is_ok() {
-                            alert_intake::count(&supervisor.core, filed, alerts);
+                                },
+                            );
+                            ctx.spawn(delivered);
+                            Box::pin(actix::fut::ready(Ok(Filing::stored(alerts, stored))))
                         }
-                        result
-                    }))
+                        Placement::Open { request, then } => Box::pin(
+                            supervisor
+                                .declare_with(*request, then, Some(origin))
+                                .map(move |result, _, _| {
+                                    let result = result.map(|_| Handled::Applied);
+                                    Ok(Filing::now(Filed::Opened, alerts, result))
+                                }),
+                        ),
+                        Placement::Record { group_key } => {
+                            let core = supervisor.core.clone();
+                            Box::pin(
+                                async move {
+                                    let result = alert_intake::record(&core, &batch, &group_key).await;
+                                    Ok(Filing::now(Filed::Recorded, alerts, result))
+                                }
+                                .into_actor(supervisor),
+                            )
+                        }
+                    }
                 }),
         )
     }
