@@ -6,7 +6,7 @@
 //! worker keeps alerts in one lane), so two groups of one storm never both
 //! find no incident and open two.
 
-use super::messages::{ApplyCommand, DeclareRequest, FileAlerts, Handled, Source};
+use super::messages::{ApplyCommand, DeclareRequest, Handled, Source};
 use super::{EngineCore, EngineError};
 use crate::incident::{AlertDelivery, Command, DomainEvent, IncidentId, Rejection, Severity};
 use crate::metrics::EngineMetrics;
@@ -16,7 +16,6 @@ use firebreak_adapters::alerts::{AlertBatch, AlertSourceKind, AlertStatus};
 use firebreak_adapters::{ConversationRef, Platform, UserRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
 /// What a source's alerts do, from `[alerts.sources.NAME]`.
 #[derive(Clone)]
@@ -355,59 +354,134 @@ pub(super) fn fill(template: &str, batch: &AlertBatch) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A placed delivery: done already, or on its way to its incident.
+/// A placed delivery, as the supervisor answers [`PlaceAlerts`].
+///
+/// [`PlaceAlerts`]: super::messages::PlaceAlerts
 #[derive(Debug)]
-pub struct Filing {
+pub struct Placed {
     filed: Filed,
     alerts: usize,
-    outcome: Outcome,
+    step: Step,
 }
 
 #[derive(Debug)]
-enum Outcome {
-    Now(Result<Handled, EngineError>),
-    /// The incident answers once the delivery is stored.
-    Stored(oneshot::Receiver<Result<super::Reply, EngineError>>),
+enum Step {
+    /// Opened or recorded already.
+    Done(Result<Handled, EngineError>),
+    /// To be filed with this open incident.
+    Join(IncidentId, ApplyCommand),
 }
 
-impl Filing {
-    pub(super) fn now(filed: Filed, alerts: usize, result: Result<Handled, EngineError>) -> Self {
+impl Placed {
+    pub(super) fn done(filed: Filed, alerts: usize, result: Result<Handled, EngineError>) -> Self {
         Self {
             filed,
             alerts,
-            outcome: Outcome::Now(result),
+            step: Step::Done(result),
         }
     }
 
-    pub(super) fn stored(
-        alerts: usize,
-        stored: oneshot::Receiver<Result<super::Reply, EngineError>>,
-    ) -> Self {
+    pub(super) fn join(id: IncidentId, delivery: Box<AlertDelivery>, origin: i64) -> Self {
         Self {
             filed: Filed::Grouped,
-            alerts,
-            outcome: Outcome::Stored(stored),
+            alerts: delivery.batch.alerts.len(),
+            step: Step::Join(
+                id,
+                ApplyCommand {
+                    user: source_user(&delivery.batch.source),
+                    command: Command::ReceiveAlerts(delivery),
+                    source: Source::Api,
+                    origin: Some(origin),
+                },
+            ),
         }
     }
+}
 
-    /// Waits until the delivery is stored (or failed), and counts it once
-    /// it is.
-    pub(super) async fn finish(self, core: &EngineCore) -> Result<Handled, EngineError> {
-        let result = match self.outcome {
-            Outcome::Now(result) => result,
-            Outcome::Stored(stored) => handled_joined(stored.await.unwrap_or_else(|_| {
+/// Files deliveries of alerts in order: each is placed once the one
+/// before it is (so a storm's second group finds the incident its first
+/// opened), then the deliveries for each open incident are applied as one
+/// change, one incident beside the other. A burst for one incident costs
+/// it one change notice and one headline update, and holds no other
+/// incident's alerts behind its chat calls. Answers each delivery's
+/// outcome, in order.
+pub(super) async fn file_all(
+    core: &EngineCore,
+    supervisor: &actix::Addr<super::Supervisor>,
+    deliveries: Vec<(AlertBatch, i64)>,
+) -> Vec<Result<Handled, EngineError>> {
+    let count_of = deliveries.len();
+    let mut outcomes: Vec<Option<Result<Handled, EngineError>>> =
+        (0..count_of).map(|_| None).collect();
+    let mut filed = Vec::with_capacity(count_of);
+    let mut joins: BTreeMap<IncidentId, Vec<(usize, ApplyCommand)>> = BTreeMap::new();
+    for (index, (batch, origin)) in deliveries.into_iter().enumerate() {
+        let placed = supervisor
+            .send(super::messages::PlaceAlerts { batch, origin })
+            .await
+            .map_err(EngineError::from)
+            .and_then(|placed| placed);
+        match placed {
+            Ok(Placed {
+                filed: how,
+                alerts,
+                step,
+            }) => {
+                filed.push(Some((how, alerts)));
+                match step {
+                    Step::Done(result) => outcomes[index] = Some(result),
+                    Step::Join(id, command) => joins.entry(id).or_default().push((index, command)),
+                }
+            }
+            Err(error) => {
+                filed.push(None);
+                outcomes[index] = Some(Err(error));
+            }
+        }
+    }
+    let applied = joins.into_iter().map(|(incident, commands)| {
+        let (indexes, deliveries): (Vec<usize>, Vec<ApplyCommand>) = commands.into_iter().unzip();
+        let request = supervisor.send(super::messages::FileAlerts {
+            incident,
+            deliveries,
+        });
+        async move {
+            let replies = match request.await {
+                Ok(Ok(replies)) => replies.into_iter().map(handled_joined).collect(),
+                // One failed write fails every delivery of the change.
+                Ok(Err(error)) => error.shared(indexes.len()).into_iter().map(Err).collect(),
+                Err(mailbox) => EngineError::from(mailbox)
+                    .shared(indexes.len())
+                    .into_iter()
+                    .map(Err)
+                    .collect::<Vec<_>>(),
+            };
+            indexes.into_iter().zip(replies).collect::<Vec<_>>()
+        }
+    });
+    for (index, outcome) in futures_util::future::join_all(applied)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        outcomes[index] = Some(outcome);
+    }
+    outcomes
+        .into_iter()
+        .zip(filed)
+        .map(|(outcome, filed)| {
+            let outcome = outcome.unwrap_or_else(|| {
                 Err(EngineError::Batch {
-                    reason: "the incident did not take the alerts in; they will be tried again"
-                        .into(),
+                    reason: "the delivery came back without an outcome".into(),
                     transient: true,
                 })
-            })),
-        };
-        if result.is_ok() {
-            count(core, self.filed, self.alerts);
-        }
-        result
-    }
+            });
+            if let (Ok(_), Some((how, alerts))) = (&outcome, filed) {
+                count(core, how, alerts);
+            }
+            outcome
+        })
+        .collect()
 }
 
 /// Counts a delivery once it is filed.
@@ -438,25 +512,6 @@ pub(super) async fn record(
         )
         .await?;
     Ok(Handled::Answered)
-}
-
-/// The message that files a delivery with its incident, and where the
-/// incident says it is stored.
-pub(super) fn join(
-    delivery: Box<AlertDelivery>,
-    origin: i64,
-) -> (
-    FileAlerts,
-    oneshot::Receiver<Result<super::Reply, EngineError>>,
-) {
-    let (written, stored) = oneshot::channel();
-    let command = ApplyCommand {
-        user: source_user(&delivery.batch.source),
-        command: Command::ReceiveAlerts(delivery),
-        source: Source::Api,
-        origin: Some(origin),
-    };
-    (FileAlerts { command, written }, stored)
 }
 
 /// What the inbox worker hears back.

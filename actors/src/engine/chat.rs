@@ -159,31 +159,6 @@ impl Staged {
         }
     }
 
-    /// Writes the change, tells `written` how that went, then carries
-    /// out its effects.
-    async fn settle_early(
-        mut self,
-        core: &EngineCore,
-        incident: &mut Incident,
-        reply: Result<Reply, EngineError>,
-        written: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
-    ) {
-        match self.write(core, incident).await {
-            Ok(AppendOutcome::Appended) => {
-                // The caller may have stopped waiting; the effects are
-                // owed all the same.
-                let _ = written.send(reply);
-                carry_out_all(core, incident, &self.effects).await;
-            }
-            Ok(AppendOutcome::AlreadyApplied) => {
-                let _ = written.send(Ok(already_applied()));
-            }
-            Err(error) => {
-                let _ = written.send(Err(error));
-            }
-        }
-    }
-
     /// Writes the change and carries out its effects; `reply` is what the
     /// one line it holds answered.
     async fn settle(
@@ -197,15 +172,11 @@ impl Staged {
                 carry_out_all(core, incident, &self.effects).await;
                 reply
             }
-            AppendOutcome::AlreadyApplied => Ok(already_applied()),
+            AppendOutcome::AlreadyApplied => Ok(Reply {
+                text: "Already applied.".to_owned(),
+                changes: 0,
+            }),
         }
-    }
-}
-
-fn already_applied() -> Reply {
-    Reply {
-        text: "Already applied.".to_owned(),
-        changes: 0,
     }
 }
 
@@ -251,19 +222,6 @@ pub(super) async fn apply_line(
     let mut staged = Staged::new(incident);
     let reply = stage_line(core, &mut staged, line).await;
     staged.settle(core, incident, reply).await
-}
-
-/// [`apply_line`] for a typed command whose caller waits only for the
-/// write (see [`FileAlerts`](super::messages::FileAlerts)).
-pub(super) async fn apply_reporting_write(
-    core: &EngineCore,
-    incident: &mut Incident,
-    line: &Said,
-    written: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
-) {
-    let mut staged = Staged::new(incident);
-    let reply = stage_line(core, &mut staged, line).await;
-    staged.settle_early(core, incident, reply, written).await;
 }
 
 async fn stage_line(

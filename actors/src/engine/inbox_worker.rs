@@ -7,8 +7,9 @@
 //! cannot be decoded, or keeps failing, is set aside with its error so it
 //! never blocks the queue and can be replayed after a fix.
 
+use super::alert_intake;
 use super::chat::Said;
-use super::messages::{HandleAlerts, HandleChatBatch, HandleChatEvent};
+use super::messages::{HandleChatBatch, HandleChatEvent};
 use super::run::SharedCore;
 use super::{EngineError, Supervisor};
 use crate::metrics::EngineMetrics;
@@ -223,47 +224,39 @@ impl InboxWorker {
         }
     }
 
-    /// Hands deliveries of alerts over one after the other, each placed
-    /// once the one before it is (a new incident stored, or the delivery
-    /// on its way to an open one), then waits until each is stored. So a
-    /// burst for one incident queues at that incident, and a delivery for
-    /// another incident is not held behind its chat calls.
+    /// Hands deliveries of alerts over together (see
+    /// [`alert_intake::file_all`]).
     fn dispatch_alerts(&self, batch: Vec<Fetched>, lane: Lane) -> Dispatched {
         let supervisor = self.supervisor.clone();
         let core = self.core.clone();
         Box::pin(async move {
-            let mut placed = Vec::with_capacity(batch.len());
+            let mut rows = Vec::with_capacity(batch.len());
+            let mut deliveries = Vec::with_capacity(batch.len());
+            let mut undecodable = Vec::new();
             for Fetched { row, decoded } in batch {
-                let filing = match decoded {
-                    Ok(Decoded::Alerts(alerts)) => supervisor
-                        .send(HandleAlerts {
-                            batch: *alerts,
-                            origin: row.id,
-                        })
-                        .await
-                        .map_err(RowFailure::from)
-                        .and_then(|placed| placed.map_err(RowFailure::from)),
-                    Ok(Decoded::Chat(_)) => Err(RowFailure {
-                        retry: false,
-                        reason: "a chat row among alerts".into(),
-                    }),
-                    Err(failure) => Err(failure),
-                };
-                placed.push((row, filing));
+                match decoded {
+                    Ok(Decoded::Alerts(alerts)) => {
+                        deliveries.push((*alerts, row.id));
+                        rows.push(row);
+                    }
+                    Ok(Decoded::Chat(_)) => undecodable.push((
+                        row,
+                        Err(RowFailure {
+                            retry: false,
+                            reason: "a chat row among alerts".into(),
+                        }),
+                    )),
+                    Err(failure) => undecodable.push((row, Err(failure))),
+                }
             }
-            let mut outcomes = Vec::with_capacity(placed.len());
-            for (row, filing) in placed {
-                let outcome = match filing {
-                    Ok(filing) => filing
-                        .finish(&core)
-                        .await
-                        .map(|_| ())
-                        .map_err(RowFailure::from),
-                    Err(failure) => Err(failure),
-                };
-                outcomes.push((row, outcome));
-            }
-            (lane, outcomes)
+            let outcomes = alert_intake::file_all(&core, &supervisor, deliveries).await;
+            let mut finished: Vec<(InboxRow, Result<(), RowFailure>)> = rows
+                .into_iter()
+                .zip(outcomes)
+                .map(|(row, outcome)| (row, outcome.map(|_| ()).map_err(RowFailure::from)))
+                .collect();
+            finished.extend(undecodable);
+            (lane, finished)
         })
     }
 

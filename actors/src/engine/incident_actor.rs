@@ -5,8 +5,8 @@
 
 use super::chat::{self, Said};
 use super::messages::{
-    ApplyChat, ApplyCommand, ApplyEdits, FileAlerts, FireTimer, OpenEditForm,
-    RecordConversationRename, Reply, Snapshot, Welcome,
+    ApplyChat, ApplyCommand, ApplyEdits, FireTimer, OpenEditForm, RecordConversationRename, Reply,
+    Snapshot, Welcome,
 };
 use super::run::{self, SharedCore};
 use super::supervisor::{ActorStopped, BindConversation, Supervisor};
@@ -123,18 +123,6 @@ impl Handler<ApplyCommand> for IncidentActor {
         self.atomically(move |core, mut incident| async move {
             let result = chat::apply_line(&core, &mut incident, &Said::Typed(message)).await;
             (incident, result)
-        })
-    }
-}
-
-impl Handler<FileAlerts> for IncidentActor {
-    type Result = AtomicResponse<Self, Result<(), EngineError>>;
-
-    fn handle(&mut self, message: FileAlerts, _ctx: &mut Self::Context) -> Self::Result {
-        self.atomically(move |core, mut incident| async move {
-            let FileAlerts { command, written } = message;
-            chat::apply_reporting_write(&core, &mut incident, &Said::Typed(command), written).await;
-            (incident, Ok(()))
         })
     }
 }

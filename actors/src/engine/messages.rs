@@ -186,24 +186,20 @@ pub struct HandleChatBatch {
     pub events: Vec<(ChatEvent, i64)>,
 }
 
-/// A delivery of alerts from the inbox: filed with an incident, opening
-/// one, or recorded. Answered once it is placed; the [`Filing`] says when
-/// it is stored.
-///
-/// [`Filing`]: super::alert_intake::Filing
+/// Place a delivery of alerts from the inbox: a new incident is opened
+/// (or the delivery recorded) before this is answered; a delivery for an
+/// open incident is answered with where it goes, for [`FileAlerts`].
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<super::alert_intake::Filing, EngineError>")]
-pub struct HandleAlerts {
+#[rtype(result = "Result<super::alert_intake::Placed, EngineError>")]
+pub struct PlaceAlerts {
     pub batch: firebreak_adapters::alerts::AlertBatch,
     pub origin: i64,
 }
 
-/// File a delivery of alerts with an incident: like [`ApplyCommand`], but
-/// `written` is answered as soon as the change is stored, before its chat
-/// effects, so the next delivery is placed without waiting for chat.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), EngineError>")]
+/// Deliveries of alerts for one open incident, applied as one change.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Vec<Result<Reply, EngineError>>, EngineError>")]
 pub struct FileAlerts {
-    pub command: ApplyCommand,
-    pub written: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
+    pub incident: crate::incident::IncidentId,
+    pub deliveries: Vec<ApplyCommand>,
 }

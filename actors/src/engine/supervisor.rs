@@ -6,14 +6,14 @@
 //! handler, in arrival order, and the reply is awaited outside it, so one
 //! slow incident never holds up the others and per-incident order is kept.
 
-use super::alert_intake::{self, Filed, Filing, Placement};
+use super::alert_intake::{self, Filed, Placed, Placement};
 use super::answer::Answer;
 use super::chat::Said;
 use super::incident_actor::IncidentActor;
 use super::messages::{
-    ApplyChat, ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FireTimer, HandleAlerts,
-    HandleChatBatch, HandleChatEvent, Handled, OpenEditForm, RecordConversationRename, Reply,
-    RunCommand, RunTypedCommand, Source, Welcome,
+    ApplyChat, ApplyCommand, ApplyEdits, Declare, DeclareRequest, Execute, FileAlerts, FireTimer,
+    HandleChatBatch, HandleChatEvent, Handled, OpenEditForm, PlaceAlerts, RecordConversationRename,
+    Reply, RunCommand, RunTypedCommand, Source, Welcome,
 };
 use super::run::SharedCore;
 use super::{EngineCore, EngineError};
@@ -956,51 +956,36 @@ impl Handler<TimerFired> for Supervisor {
     }
 }
 
-impl Handler<HandleAlerts> for Supervisor {
-    type Result = Answer<Self, Result<Filing, EngineError>>;
+impl Handler<PlaceAlerts> for Supervisor {
+    type Result = Answer<Self, Result<Placed, EngineError>>;
 
-    fn handle(&mut self, message: HandleAlerts, _ctx: &mut Self::Context) -> Self::Result {
-        let HandleAlerts { batch, origin } = message;
+    fn handle(&mut self, message: PlaceAlerts, _ctx: &mut Self::Context) -> Self::Result {
+        let PlaceAlerts { batch, origin } = message;
         let core = self.core.clone();
         let alerts = batch.alerts.len();
         Answer::act(
             async move { (alert_intake::place(&core, &batch).await, batch) }
                 .into_actor(self)
-                .then(move |(placement, batch), supervisor, ctx| -> ResponseActFuture<Self, Result<Filing, EngineError>> {
-                    let placement = match placement {
-                        Ok(placement) => placement,
-                        Err(error) => return Box::pin(actix::fut::ready(Err(error))),
-                    };
+                .then(move |(placement, batch), supervisor, _ctx| -> ResponseActFuture<Self, Result<Placed, EngineError>> {
                     match placement {
-                        Placement::Join(id, delivery) => {
-                            let (file, stored) = alert_intake::join(delivery, origin);
-                            // Answered once placed: the incident says
-                            // when it stored the delivery, and goes on
-                            // with its chat calls.
-                            let delivered = supervisor.deliver(id, file).into_act().map(
-                                move |result, _, _| {
-                                    if let Err(error) = result {
-                                        tracing::warn!(incident = %id, %error, "alerts were not filed");
-                                    }
-                                },
-                            );
-                            ctx.spawn(delivered);
-                            Box::pin(actix::fut::ready(Ok(Filing::stored(alerts, stored))))
+                        Err(error) => Box::pin(actix::fut::ready(Err(error))),
+                        Ok(Placement::Join(id, delivery)) => {
+                            Box::pin(actix::fut::ready(Ok(Placed::join(id, delivery, origin))))
                         }
-                        Placement::Open { request, then } => Box::pin(
+                        Ok(Placement::Open { request, then }) => Box::pin(
                             supervisor
                                 .declare_with(*request, then, Some(origin))
                                 .map(move |result, _, _| {
                                     let result = result.map(|_| Handled::Applied);
-                                    Ok(Filing::now(Filed::Opened, alerts, result))
+                                    Ok(Placed::done(Filed::Opened, alerts, result))
                                 }),
                         ),
-                        Placement::Record { group_key } => {
+                        Ok(Placement::Record { group_key }) => {
                             let core = supervisor.core.clone();
                             Box::pin(
                                 async move {
                                     let result = alert_intake::record(&core, &batch, &group_key).await;
-                                    Ok(Filing::now(Filed::Recorded, alerts, result))
+                                    Ok(Placed::done(Filed::Recorded, alerts, result))
                                 }
                                 .into_actor(supervisor),
                             )
@@ -1008,5 +993,14 @@ impl Handler<HandleAlerts> for Supervisor {
                     }
                 }),
         )
+    }
+}
+
+impl Handler<FileAlerts> for Supervisor {
+    type Result = Answer<Self, Result<Vec<Result<Reply, EngineError>>, EngineError>>;
+
+    fn handle(&mut self, message: FileAlerts, _ctx: &mut Self::Context) -> Self::Result {
+        let lines = message.deliveries.into_iter().map(Said::Typed).collect();
+        self.deliver(message.incident, ApplyChat { lines })
     }
 }
