@@ -322,8 +322,13 @@ async fn alert_on_schedule(
 ) -> (Latencies, usize) {
     let http = reqwest::Client::new();
     let rate = count as f64 / within.as_secs_f64().max(1e-3);
+    // Each run's alerts are its own: on a database kept from an earlier
+    // run, the same deliveries would be redeliveries (stored once, so
+    // never filed again) and the same services would fold into that run's
+    // incidents.
+    let run = chrono::Utc::now().timestamp_millis();
     open_loop(count, rate, |n| {
-        let service = format!("service-{}", n % services.max(1));
+        let service = format!("service-{}-{run}", n % services.max(1));
         let name = format!("StormCheck{n}");
         let labels = json!({ "alertname": name, "service": service, "severity": "critical" });
         let request = http.post(url).bearer_auth(ALERT_TOKEN).json(&json!({
