@@ -2,7 +2,7 @@
 //! deliver, in which format) and what the engine does with the alerts.
 
 use crate::config::{AlertSourceSettings, Settings, SettingsError};
-use firebreak_actors::engine::{AlertRoute, AlertRules};
+use firebreak_actors::engine::{AlertRoute, AlertRules, Platforms};
 use firebreak_actors::incident::{parse_duration, Severity};
 use firebreak_adapters::alerts::silences::SilenceApi;
 use firebreak_adapters::alerts::verify::Credential;
@@ -44,6 +44,32 @@ impl AlertSources {
             rules.insert(name.clone(), source_rules(kind, source).map_err(invalid)?);
         }
         Ok(Self { receivers, rules })
+    }
+}
+
+impl AlertSources {
+    /// Refuses a source whose incidents would have nowhere to go: a
+    /// platform (its own or a route's) that is not configured, or none
+    /// named while several are.
+    pub fn check_platforms(&self, platforms: &Platforms) -> Result<(), SettingsError> {
+        for (name, rules) in &self.rules {
+            let named = std::iter::once(rules.platform)
+                .chain(rules.routes.iter().map(|route| route.platform))
+                .flatten();
+            for platform in named {
+                if platform != Platform::Api && platforms.get(platform).is_none() {
+                    return Err(SettingsError::Invalid(format!(
+                        "[alerts.sources.{name}] sends incidents to {platform}, which is not configured"
+                    )));
+                }
+            }
+            if rules.platform.is_none() && platforms.default_platform().is_none() {
+                return Err(SettingsError::Invalid(format!(
+                    "[alerts.sources.{name}] needs `platform`: several chat platforms are configured"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -174,6 +200,38 @@ mod tests {
             Credential::Bearer(_)
         ));
         assert_eq!(sources.receivers[0].kind, AlertSourceKind::Alertmanager);
+    }
+
+    #[test]
+    fn a_source_must_send_its_incidents_to_a_configured_platform() {
+        let memory = || {
+            Platforms::new().with(
+                std::sync::Arc::new(firebreak_adapters::memory::MemoryAdapter::new()),
+                None,
+            )
+        };
+        let source = |extra: &str| {
+            load(&format!(
+                "[alerts.sources.prod]\nkind = \"generic\"\ntoken = \"t\"\n{extra}"
+            ))
+            .expect("valid settings")
+        };
+        assert!(source("").check_platforms(&memory()).is_ok());
+        assert!(
+            source("").check_platforms(&Platforms::new()).is_ok(),
+            "the API alone"
+        );
+        let error = source("platform = \"slack\"\n")
+            .check_platforms(&memory())
+            .expect_err("slack is not configured");
+        assert!(
+            error.to_string().contains("slack, which is not configured"),
+            "{error}"
+        );
+        let routed = source(
+            "[[alerts.sources.prod.routes]]\nlabels = { team = \"a\" }\nplatform = \"teams\"\n",
+        );
+        assert!(routed.check_platforms(&memory()).is_err());
     }
 
     #[test]

@@ -180,6 +180,7 @@ impl Application {
 
         let pagers = pagers(&settings, Arc::new(ClockSleeper(clock.clone())))?;
         let alert_sources = crate::alert_sources::AlertSources::from_settings(&settings)?;
+        alert_sources.check_platforms(&platforms)?;
         let timers = TimerWheel::new(clock.clone()).start();
         let core = Arc::new(EngineCore {
             store: store.clone(),
