@@ -229,27 +229,60 @@ pub fn alert_count(incident: &Incident) -> String {
     }
 }
 
-/// When `events` left the incident with alerts but none firing, and
-/// nobody has mitigated it yet: the suggestion to say so.
-pub fn all_alerts_resolved(incident: &Incident, events: &[DomainEvent]) -> Option<Message> {
-    let resolved_now = events.iter().any(|event| {
-        matches!(event, DomainEvent::AlertsReceived { alerts, .. }
-            if alerts.iter().any(|alert| alert.status == firebreak_adapters::alerts::AlertStatus::Resolved))
-    });
+/// What the alerts among `events` suggest people do: say `status
+/// mitigated` when they left the incident with alerts but none firing
+/// while nobody has mitigated it, say `reopen` when alerts fire again on a
+/// mitigated or resolved incident.
+pub fn alert_suggestion(incident: &Incident, events: &[DomainEvent]) -> Option<Message> {
+    use firebreak_adapters::alerts::AlertStatus;
+    let received = |status: AlertStatus| -> Vec<&str> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                DomainEvent::AlertsReceived { alerts, .. } => Some(alerts),
+                _ => None,
+            })
+            .flatten()
+            .filter(|alert| alert.status == status)
+            .map(|alert| alert.name())
+            .collect()
+    };
     let alerts = incident.alerts();
-    let unmitigated = matches!(incident.status(), Status::Triage | Status::Investigating);
-    if !resolved_now || alerts.is_empty() || alerts.firing() > 0 || !unmitigated {
-        return None;
+    match incident.status() {
+        Status::Mitigated | Status::Resolved => {
+            let firing = received(AlertStatus::Firing);
+            let first = firing.first()?;
+            let more = match firing.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            Some(Message::rich(
+                RichText::plain(format!(
+                    "🔥 {first}{more} firing again on {}, which is {}. If the problem is back, say ",
+                    incident.id(),
+                    incident.status()
+                ))
+                .code("reopen")
+                .text("."),
+            ))
+        }
+        Status::Triage | Status::Investigating
+            if !received(AlertStatus::Resolved).is_empty()
+                && !alerts.is_empty()
+                && alerts.firing() == 0 =>
+        {
+            let resolved = match alerts.resolved() {
+                1 => format!("The alert of {} has resolved", incident.id()),
+                n => format!("All {n} alerts of {} have resolved", incident.id()),
+            };
+            Some(Message::rich(
+                RichText::plain(format!("✅ {resolved}. If the problem is over too, say "))
+                    .code("status mitigated")
+                    .text("."),
+            ))
+        }
+        _ => None,
     }
-    Some(Message::rich(
-        RichText::plain(format!(
-            "✅ All {} alerts of {} have resolved. If the problem is over too, say ",
-            alerts.resolved(),
-            incident.id()
-        ))
-        .code("status mitigated")
-        .text("."),
-    ))
 }
 
 /// The first message in a new incident conversation: what this is and how
@@ -422,6 +455,58 @@ mod tests {
             !headline(&incident(None), &Policy::default(), &Links::default())
                 .to_plain()
                 .contains("Duration")
+        );
+    }
+
+    #[test]
+    fn alerts_suggest_mitigating_once_all_resolve_and_reopening_when_they_fire_again() {
+        use firebreak_adapters::alerts::{Alert, AlertStatus};
+        let received = |status| DomainEvent::AlertsReceived {
+            source: "prod".into(),
+            group_key: "g".into(),
+            group_labels: Default::default(),
+            storm_key: None,
+            alerts: vec![Alert {
+                fingerprint: "f1".into(),
+                status,
+                labels: [("alertname".to_owned(), "DatabaseDown".to_owned())].into(),
+                annotations: Default::default(),
+                starts_at: None,
+                ends_at: None,
+                links: Vec::new(),
+            }],
+        };
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 24, 10, 0, 0)
+            .single()
+            .expect("valid time");
+        let mut incident = incident(None);
+        let suggest = |incident: &Incident, event: &DomainEvent| {
+            alert_suggestion(incident, std::slice::from_ref(event)).map(|m| m.to_plain())
+        };
+        let firing = received(AlertStatus::Firing);
+        incident.apply(&firing, at);
+        assert_eq!(
+            suggest(&incident, &firing),
+            None,
+            "firing in triage is news, not a nudge"
+        );
+        let resolved = received(AlertStatus::Resolved);
+        incident.apply(&resolved, at);
+        assert_eq!(
+            suggest(&incident, &resolved).as_deref(),
+            Some("✅ The alert of INC-7 has resolved. If the problem is over too, say status mitigated.")
+        );
+        let mitigated = DomainEvent::StatusChanged {
+            from: Status::Triage,
+            to: Status::Mitigated,
+        };
+        incident.apply(&mitigated, at);
+        assert_eq!(suggest(&incident, &resolved), None);
+        incident.apply(&firing, at);
+        assert_eq!(
+            suggest(&incident, &firing).as_deref(),
+            Some("🔥 DatabaseDown firing again on INC-7, which is mitigated. If the problem is back, say reopen.")
         );
     }
 

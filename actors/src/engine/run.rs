@@ -280,11 +280,11 @@ pub(super) async fn carry_out_all(
                 failures.push(("post the change notice", error));
             }
         }
-        if let Some(suggestion) = render::all_alerts_resolved(incident, &events) {
+        if let Some(suggestion) = render::alert_suggestion(incident, &events) {
             let suggestion =
-                suggestion.with_delivery_key(delivery_key(incident, "alerts-resolved"));
+                suggestion.with_delivery_key(delivery_key(incident, "alert-suggestion"));
             if let Err(error) = adapter.post_message(&conversation, &suggestion).await {
-                failures.push(("suggest mitigating", error));
+                failures.push(("post what the alerts suggest", error));
             }
         }
     }
