@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use firebreak_adapters::alerts::AlertStatus;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::BTreeMap;
 
@@ -41,14 +41,12 @@ impl Store {
         source: &str,
         group_key: &str,
     ) -> Result<GroupIncidents, StoreError> {
-        let ids: Vec<i64> = alert_group::Entity::find()
-            .select_only()
-            .column(alert_group::Column::IncidentId)
-            .filter(alert_group::Column::Source.eq(source))
-            .filter(alert_group::Column::GroupKey.eq(group_key))
-            .filter(alert_group::Column::IncidentId.ne(RECORDED_ONLY))
-            .into_tuple()
-            .all(&self.db)
+        let ids = self
+            .group_incident_ids(
+                Condition::all()
+                    .add(alert_group::Column::Source.eq(source))
+                    .add(alert_group::Column::GroupKey.eq(group_key)),
+            )
             .await?;
         let mut found = GroupIncidents::default();
         if ids.is_empty() {
@@ -82,14 +80,12 @@ impl Store {
         storm_key: &str,
         since: DateTime<Utc>,
     ) -> Result<Option<IncidentId>, StoreError> {
-        let ids: Vec<i64> = alert_group::Entity::find()
-            .select_only()
-            .column(alert_group::Column::IncidentId)
-            .filter(alert_group::Column::StormKey.eq(storm_key))
-            .filter(alert_group::Column::IncidentId.ne(RECORDED_ONLY))
-            .filter(alert_group::Column::FirstSeen.gte(since))
-            .into_tuple()
-            .all(&self.db)
+        let ids = self
+            .group_incident_ids(
+                Condition::all()
+                    .add(alert_group::Column::StormKey.eq(storm_key))
+                    .add(alert_group::Column::FirstSeen.gte(since)),
+            )
             .await?;
         if ids.is_empty() {
             return Ok(None);
@@ -108,6 +104,19 @@ impl Store {
             .one(&self.db)
             .await?;
         Ok(first.map(IncidentId))
+    }
+
+    /// The incidents of the groups `which` selects (recorded-only groups
+    /// have none).
+    async fn group_incident_ids(&self, which: Condition) -> Result<Vec<i64>, StoreError> {
+        Ok(alert_group::Entity::find()
+            .select_only()
+            .column(alert_group::Column::IncidentId)
+            .filter(which)
+            .filter(alert_group::Column::IncidentId.ne(RECORDED_ONLY))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
     }
 
     /// Records a group that opened nothing and found no incident.
