@@ -41,7 +41,7 @@ impl AlertSources {
                 kind,
                 credential: credential(kind, source).map_err(invalid)?,
             });
-            rules.insert(name.clone(), source_rules(kind, source).map_err(invalid)?);
+            rules.insert(name.clone(), source_rules(source).map_err(invalid)?);
         }
         Ok(Self { receivers, rules })
     }
@@ -104,7 +104,7 @@ fn platform(text: &Option<String>) -> Result<Option<Platform>, String> {
         .transpose()
 }
 
-fn source_rules(kind: AlertSourceKind, source: &AlertSourceSettings) -> Result<AlertRules, String> {
+fn source_rules(source: &AlertSourceSettings) -> Result<AlertRules, String> {
     let severities = source
         .severities
         .iter()
@@ -148,7 +148,6 @@ fn source_rules(kind: AlertSourceKind, source: &AlertSourceSettings) -> Result<A
         })
         .transpose()?;
     Ok(AlertRules {
-        kind,
         severity_label: source.severity_label.clone(),
         severities,
         default_severity: severity("default_severity", source.default_severity)?,

@@ -12,7 +12,7 @@ use crate::incident::{AlertDelivery, Command, DomainEvent, IncidentId, Rejection
 use crate::metrics::EngineMetrics;
 use chrono::Duration;
 use firebreak_adapters::alerts::silences::SilenceApi;
-use firebreak_adapters::alerts::{AlertBatch, AlertSourceKind, AlertStatus};
+use firebreak_adapters::alerts::{AlertBatch, AlertStatus};
 use firebreak_adapters::{ConversationRef, Platform, UserRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +20,6 @@ use std::sync::Arc;
 /// What a source's alerts do, from `[alerts.sources.NAME]`.
 #[derive(Clone)]
 pub struct AlertRules {
-    pub kind: AlertSourceKind,
     /// The label that holds an alert's severity.
     pub severity_label: String,
     /// That label's values and the severities they mean
@@ -539,7 +538,6 @@ mod tests {
     fn rules() -> AlertRules {
         let severity = |level| Severity::new(level).expect("a severity");
         AlertRules {
-            kind: AlertSourceKind::Alertmanager,
             severity_label: "severity".into(),
             severities: BTreeMap::from([
                 ("critical".into(), severity(1)),

@@ -184,13 +184,18 @@ mod tests {
         assert_eq!(check(&[], BODY), Err(VerifyError::Missing));
     }
 
-    #[test]
-    fn a_timestamped_signature_covers_the_time_and_refuses_old_deliveries() {
-        let credential = Credential::Hmac {
+    /// Grafana's scheme: the signature covers `<timestamp>:<body>`.
+    fn grafana_credential() -> Credential {
+        Credential::Hmac {
             secret: "hmac-secret".into(),
             header: "X-Grafana-Alerting-Signature".into(),
             timestamp_header: Some("X-Grafana-Alerting-Timestamp".into()),
-        };
+        }
+    }
+
+    #[test]
+    fn a_timestamped_signature_covers_the_time_and_refuses_old_deliveries() {
+        let credential = grafana_credential();
         let now = Utc::now();
         let body = std::str::from_utf8(BODY).expect("utf-8");
         let at = now.timestamp().to_string();
@@ -229,11 +234,7 @@ mod tests {
 
     #[test]
     fn a_timestamp_must_be_unix_seconds_within_five_minutes_either_way() {
-        let credential = Credential::Hmac {
-            secret: "hmac-secret".into(),
-            header: "X-Grafana-Alerting-Signature".into(),
-            timestamp_header: Some("X-Grafana-Alerting-Timestamp".into()),
-        };
+        let credential = grafana_credential();
         let now = Utc::now();
         let body = std::str::from_utf8(BODY).expect("utf-8");
         let check = |at: &str| {
